@@ -1,0 +1,2057 @@
+package io.magnetar.engine;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.regex.Pattern;
+
+import io.magnetar.codecs.AckDecoder;
+import io.magnetar.codecs.AckReceiptEncoder;
+import io.magnetar.codecs.AdminOutcome;
+import io.magnetar.codecs.AdminResultEncoder;
+import io.magnetar.codecs.CloseConsumerDecoder;
+import io.magnetar.codecs.CommandErrorEncoder;
+import io.magnetar.codecs.ConsumerAttachedEncoder;
+import io.magnetar.codecs.ConsumerClosedEncoder;
+import io.magnetar.codecs.CreateSubscriptionDecoder;
+import io.magnetar.codecs.CreateTopicDecoder;
+import io.magnetar.codecs.DeleteSubscriptionDecoder;
+import io.magnetar.codecs.DeleteTopicDecoder;
+import io.magnetar.codecs.DeliveriesEncoder;
+import io.magnetar.codecs.DescribeTopicDecoder;
+import io.magnetar.codecs.ErrorCode;
+import io.magnetar.codecs.FlowDecoder;
+import io.magnetar.codecs.ListTopicsDecoder;
+import io.magnetar.codecs.MessageHeaderDecoder;
+import io.magnetar.codecs.MessageHeaderEncoder;
+import io.magnetar.codecs.NackDecoder;
+import io.magnetar.codecs.NodeStartedDecoder;
+import io.magnetar.codecs.PublishDecoder;
+import io.magnetar.codecs.PublishReceiptEncoder;
+import io.magnetar.codecs.SessionClosedDecoder;
+import io.magnetar.codecs.SubscribeDecoder;
+import io.magnetar.codecs.SubscriptionType;
+import io.magnetar.codecs.TickDecoder;
+import io.magnetar.codecs.TopicDescriptionEncoder;
+import io.magnetar.codecs.TopicListEncoder;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The Magnetar engine: a pure, single-threaded state machine implementing SPEC sections 1 to 3.
+ * <p>
+ * Commands in ({@link #onCommand}), SBE events out ({@link EventListener}); no I/O, no clock, no threads,
+ * no locks. Time is the timestamp the sequencer stamped on each command; timers (ack timeouts, nack
+ * delays) fire when a command's time passes them, and {@link #nextDeadlineMs()} tells the sequencer when
+ * to inject a {@code Tick}. Given the same commands, two engines reach the same {@link #stateHash()}.
+ * <p>
+ * Every command is decoded completely before it changes anything, so a malformed or invalid command is
+ * answered with a {@code CommandError} and leaves the state untouched. Steady-state publish, dispatch and
+ * ack allocate nothing: messages, deliveries and key states are pooled, collections are Agrona's.
+ * See docs/ENGINE.md for the semantics decided where SPEC is silent.
+ */
+public final class Engine implements CommandHandler
+{
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final byte[] ORIGINAL_ID = "magnetar.original-id".getBytes(StandardCharsets.US_ASCII);
+    private static final int INITIAL_LEDGER = 1;
+
+    private final EngineConfig config;
+    private EventListener listener;
+
+    // ---------------------------------------------------------------- codecs
+    private final UnsafeBuffer frame = new UnsafeBuffer(0, 0);
+    private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
+    private final PublishDecoder publishDecoder = new PublishDecoder();
+    private final SubscribeDecoder subscribeDecoder = new SubscribeDecoder();
+    private final FlowDecoder flowDecoder = new FlowDecoder();
+    private final AckDecoder ackDecoder = new AckDecoder();
+    private final NackDecoder nackDecoder = new NackDecoder();
+    private final CloseConsumerDecoder closeConsumerDecoder = new CloseConsumerDecoder();
+    private final CreateTopicDecoder createTopicDecoder = new CreateTopicDecoder();
+    private final DeleteTopicDecoder deleteTopicDecoder = new DeleteTopicDecoder();
+    private final CreateSubscriptionDecoder createSubscriptionDecoder = new CreateSubscriptionDecoder();
+    private final DeleteSubscriptionDecoder deleteSubscriptionDecoder = new DeleteSubscriptionDecoder();
+    private final DescribeTopicDecoder describeTopicDecoder = new DescribeTopicDecoder();
+    private final ListTopicsDecoder listTopicsDecoder = new ListTopicsDecoder();
+    private final TickDecoder tickDecoder = new TickDecoder();
+    private final SessionClosedDecoder sessionClosedDecoder = new SessionClosedDecoder();
+    private final NodeStartedDecoder nodeStartedDecoder = new NodeStartedDecoder();
+
+    private final ExpandableArrayBuffer out = new ExpandableArrayBuffer(64 * 1024);
+    private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
+    private final CommandErrorEncoder errorEncoder = new CommandErrorEncoder();
+    private final PublishReceiptEncoder receiptEncoder = new PublishReceiptEncoder();
+    private final DeliveriesEncoder deliveriesEncoder = new DeliveriesEncoder();
+    private final ConsumerAttachedEncoder attachedEncoder = new ConsumerAttachedEncoder();
+    private final AckReceiptEncoder ackReceiptEncoder = new AckReceiptEncoder();
+    private final AdminResultEncoder adminResultEncoder = new AdminResultEncoder();
+    private final TopicDescriptionEncoder topicDescriptionEncoder = new TopicDescriptionEncoder();
+    private final TopicListEncoder topicListEncoder = new TopicListEncoder();
+    private final ConsumerClosedEncoder consumerClosedEncoder = new ConsumerClosedEncoder();
+
+    // ---------------------------------------------------------------- state
+    private long nowMs;
+    private int nextTopicId = 1;
+    private long nextConsumerId = 1;
+    private long nextLedgerId = INITIAL_LEDGER;
+    private long nextSequence = 1;
+    private long liveMessages;
+    private long liveBytes;
+    private long startCount;
+    private long nextDeadlineMs = Long.MAX_VALUE;
+
+    private final Int2ObjectHashMap<Topic> topicsById = new Int2ObjectHashMap<>();
+    private final HashMap<String, Topic> topicsByName = new HashMap<>();
+    private final ArrayList<Topic> topics = new ArrayList<>();
+    private final Long2ObjectHashMap<Consumer> consumersById = new Long2ObjectHashMap<>();
+    private final ArrayList<Consumer> consumers = new ArrayList<>();
+    private final ArrayList<Subscription> subscriptions = new ArrayList<>();
+
+    // ---------------------------------------------------------------- per-command scratch
+    private final ArrayList<Subscription> dirty = new ArrayList<>();
+    private final ArrayList<Consumer> flushList = new ArrayList<>();
+    private final int[] idPartitions;
+    private final long[] idLedgers;
+    private final long[] idEntries;
+    private final byte[] originalIdScratch = new byte[64];
+
+    // ---------------------------------------------------------------- pools
+    private Message freeMessages;
+    private Delivery freeDeliveries;
+    private KeyState freeKeyStates;
+
+    public Engine(final EngineConfig config, final EventListener listener)
+    {
+        this.config = config.conclude();
+        this.listener = listener;
+        this.idPartitions = new int[config.maxAckBatch];
+        this.idLedgers = new long[config.maxAckBatch];
+        this.idEntries = new long[config.maxAckBatch];
+    }
+
+    /**
+     * Replace the listener, e.g. to mute egress during replay.
+     */
+    public void listener(final EventListener listener)
+    {
+        this.listener = listener;
+    }
+
+    public long nextDeadlineMs()
+    {
+        return nextDeadlineMs;
+    }
+
+    /**
+     * @return messages stored (not yet completed by every subscription).
+     */
+    public long liveMessages()
+    {
+        return liveMessages;
+    }
+
+    /**
+     * @return key and attribute bytes of the stored messages.
+     */
+    public long liveBytes()
+    {
+        return liveBytes;
+    }
+
+    /**
+     * @return the engine's time: the latest timestamp of a state-changing command.
+     */
+    public long nowMs()
+    {
+        return nowMs;
+    }
+
+    // =====================================================================================================
+    // command dispatch
+    // =====================================================================================================
+
+    public void onCommand(
+        final long sessionId, final long timestampMs, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < MessageHeaderDecoder.ENCODED_LENGTH)
+        {
+            error(sessionId, 0, 0, ErrorCode.INVALID_ARGUMENT,
+                "frame of " + length + " bytes is shorter than the " + MessageHeaderDecoder.ENCODED_LENGTH + "-byte SBE header");
+            return;
+        }
+
+        frame.wrap(buffer, offset, length);
+        headerDecoder.wrap(frame, 0);
+        final int templateId = headerDecoder.templateId();
+        final int schemaId = headerDecoder.schemaId();
+        final int version = headerDecoder.version();
+        final int blockLength = headerDecoder.blockLength();
+
+        if (schemaId != MessageHeaderDecoder.SCHEMA_ID)
+        {
+            error(sessionId, 0, templateId, ErrorCode.INVALID_ARGUMENT,
+                "schemaId " + schemaId + " is not the Magnetar protocol (" + MessageHeaderDecoder.SCHEMA_ID + ")");
+            return;
+        }
+        if (version > MessageHeaderDecoder.SCHEMA_VERSION)
+        {
+            error(sessionId, 0, templateId, ErrorCode.INVALID_ARGUMENT,
+                "schema version " + version + " is newer than this broker's " + MessageHeaderDecoder.SCHEMA_VERSION);
+            return;
+        }
+        if (templateId >= CommandTypes.INTERNAL_MIN && templateId <= CommandTypes.INTERNAL_MAX && sessionId != 0)
+        {
+            error(sessionId, 0, templateId, ErrorCode.INVALID_ARGUMENT,
+                "templateId " + templateId + " is internal to the broker and not accepted from a session");
+            return;
+        }
+
+        if (CommandTypes.isQuery(templateId))
+        {
+            // Queries are not journaled, so they must neither move time nor fire timers.
+            switch (templateId)
+            {
+                case DescribeTopicDecoder.TEMPLATE_ID:
+                    onDescribeTopic(sessionId, blockLength, version);
+                    break;
+                case ListTopicsDecoder.TEMPLATE_ID:
+                    onListTopics(sessionId, blockLength, version);
+                    break;
+                default:
+                    break;
+            }
+            return;
+        }
+
+        advanceTime(timestampMs);
+
+        switch (templateId)
+        {
+            case PublishDecoder.TEMPLATE_ID:
+                onPublish(sessionId, blockLength, version);
+                break;
+            case SubscribeDecoder.TEMPLATE_ID:
+                onSubscribe(sessionId, blockLength, version);
+                break;
+            case FlowDecoder.TEMPLATE_ID:
+                onFlow(sessionId, blockLength, version);
+                break;
+            case AckDecoder.TEMPLATE_ID:
+                onAck(sessionId, blockLength, version);
+                break;
+            case NackDecoder.TEMPLATE_ID:
+                onNack(sessionId, blockLength, version);
+                break;
+            case CloseConsumerDecoder.TEMPLATE_ID:
+                onCloseConsumer(sessionId, blockLength, version);
+                break;
+            case CreateTopicDecoder.TEMPLATE_ID:
+                onCreateTopic(sessionId, blockLength, version);
+                break;
+            case DeleteTopicDecoder.TEMPLATE_ID:
+                onDeleteTopic(sessionId, blockLength, version);
+                break;
+            case CreateSubscriptionDecoder.TEMPLATE_ID:
+                onCreateSubscription(sessionId, blockLength, version);
+                break;
+            case DeleteSubscriptionDecoder.TEMPLATE_ID:
+                onDeleteSubscription(sessionId, blockLength, version);
+                break;
+            case TickDecoder.TEMPLATE_ID:
+                if (checkBlock(sessionId, templateId, blockLength, TickDecoder.BLOCK_LENGTH))
+                {
+                    tickDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+                }
+                break;
+            case SessionClosedDecoder.TEMPLATE_ID:
+                onSessionClosed(sessionId, blockLength, version);
+                break;
+            case NodeStartedDecoder.TEMPLATE_ID:
+                onNodeStarted(sessionId, blockLength, version);
+                break;
+            default:
+                error(sessionId, 0, templateId, ErrorCode.INVALID_ARGUMENT, "unknown templateId " + templateId);
+                break;
+        }
+
+        dispatchDirty();
+        flushBatches();
+    }
+
+    private boolean checkBlock(final long sessionId, final int templateId, final int blockLength, final int required)
+    {
+        if (blockLength < required || MessageHeaderDecoder.ENCODED_LENGTH + blockLength > frame.capacity())
+        {
+            error(sessionId, 0, templateId, ErrorCode.INVALID_ARGUMENT,
+                "malformed frame: blockLength " + blockLength + " (need " + required + ") in a frame of " + frame.capacity() + " bytes");
+            return false;
+        }
+        return true;
+    }
+
+    private void malformed(final long sessionId, final long correlationId, final int templateId, final RuntimeException ex)
+    {
+        error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+            "malformed frame for templateId " + templateId + ": " + ex.getClass().getSimpleName() +
+            (ex.getMessage() != null ? " " + ex.getMessage() : ""));
+    }
+
+    private void advanceTime(final long timestampMs)
+    {
+        if (timestampMs > nowMs)
+        {
+            nowMs = timestampMs;
+        }
+        if (nowMs >= nextDeadlineMs)
+        {
+            processTimers();
+        }
+    }
+
+    // =====================================================================================================
+    // admin
+    // =====================================================================================================
+
+    private void onCreateTopic(final long sessionId, final int blockLength, final int version)
+    {
+        if (!checkBlock(sessionId, CreateTopicDecoder.TEMPLATE_ID, blockLength, CreateTopicDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long correlationId;
+        final int partitions;
+        final String name;
+        try
+        {
+            final CreateTopicDecoder d = createTopicDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+            correlationId = d.correlationId();
+            partitions = d.partitions();
+            name = d.topic();
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, 0, CreateTopicDecoder.TEMPLATE_ID, ex);
+            return;
+        }
+
+        final int templateId = CreateTopicDecoder.TEMPLATE_ID;
+        if (!validName(sessionId, correlationId, templateId, "topic", name))
+        {
+            return;
+        }
+        if (partitions < 1 || partitions > config.maxPartitions)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "partitions: " + partitions + " is outside 1.." + config.maxPartitions);
+            return;
+        }
+
+        final Topic existing = topicsByName.get(name);
+        if (existing != null)
+        {
+            if (existing.partitionCount == partitions)
+            {
+                adminResult(sessionId, correlationId, AdminOutcome.UNCHANGED);
+            }
+            else
+            {
+                error(sessionId, correlationId, templateId, ErrorCode.TOPIC_EXISTS,
+                    "topic '" + name + "' exists with " + existing.partitionCount + " partitions, not " + partitions);
+            }
+            return;
+        }
+
+        createTopic(name, partitions);
+        adminResult(sessionId, correlationId, AdminOutcome.CREATED);
+    }
+
+    private Topic createTopic(final String name, final int partitions)
+    {
+        final Topic topic = new Topic(nextTopicId++, name, partitions);
+        for (int p = 0; p < partitions; p++)
+        {
+            topic.owned[p] = true;
+            topic.ledger[p] = nextLedgerId++;
+        }
+        topicsById.put(topic.id, topic);
+        topicsByName.put(name, topic);
+        topics.add(topic);
+        return topic;
+    }
+
+    private void onDeleteTopic(final long sessionId, final int blockLength, final int version)
+    {
+        if (!checkBlock(sessionId, DeleteTopicDecoder.TEMPLATE_ID, blockLength, DeleteTopicDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long correlationId;
+        final String name;
+        try
+        {
+            final DeleteTopicDecoder d = deleteTopicDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+            correlationId = d.correlationId();
+            name = d.topic();
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, 0, DeleteTopicDecoder.TEMPLATE_ID, ex);
+            return;
+        }
+
+        final Topic topic = topicsByName.get(name);
+        if (topic == null)
+        {
+            error(sessionId, correlationId, DeleteTopicDecoder.TEMPLATE_ID, ErrorCode.TOPIC_NOT_FOUND,
+                "topic '" + name + "' does not exist");
+            return;
+        }
+
+        while (!topic.subscriptions.isEmpty())
+        {
+            removeSubscription(topic.subscriptions.get(topic.subscriptions.size() - 1), "topic '" + name + "' was deleted");
+        }
+        topicsById.remove(topic.id);
+        topicsByName.remove(name);
+        topics.remove(topic);
+        adminResult(sessionId, correlationId, AdminOutcome.DELETED);
+    }
+
+    private void onCreateSubscription(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = CreateSubscriptionDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, CreateSubscriptionDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long correlationId;
+        final short typeRaw;
+        final long ackTimeoutMs;
+        final long nackDelayMs;
+        final int maxDeliveries;
+        final int maxInFlightPerKey;
+        final String topicName;
+        final String subscriptionName;
+        try
+        {
+            final CreateSubscriptionDecoder d =
+                createSubscriptionDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+            correlationId = d.correlationId();
+            typeRaw = d.subscriptionTypeRaw();
+            ackTimeoutMs = d.ackTimeoutMs();
+            nackDelayMs = d.nackDelayMs();
+            maxDeliveries = d.maxDeliveries();
+            maxInFlightPerKey = d.maxInFlightPerKey();
+            topicName = d.topic();
+            subscriptionName = d.subscription();
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, 0, templateId, ex);
+            return;
+        }
+
+        final SubscriptionType type = subscriptionType(typeRaw);
+        if (type == null)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "type: " + typeRaw + " is not one of shared, key_shared, multicast");
+            return;
+        }
+        final Topic topic = topicsByName.get(topicName);
+        if (topic == null)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.TOPIC_NOT_FOUND, "topic '" + topicName + "' does not exist");
+            return;
+        }
+
+        final Subscription existing = topic.subscription(subscriptionName);
+        if (existing == null)
+        {
+            final Subscription created = createSubscription(
+                sessionId, correlationId, templateId, topic, subscriptionName, type,
+                ackTimeoutMs, CreateSubscriptionDecoder.ackTimeoutMsNullValue(),
+                nackDelayMs, CreateSubscriptionDecoder.nackDelayMsNullValue(),
+                maxDeliveries, CreateSubscriptionDecoder.maxDeliveriesNullValue(),
+                maxInFlightPerKey, CreateSubscriptionDecoder.maxInFlightPerKeyNullValue());
+            if (created != null)
+            {
+                adminResult(sessionId, correlationId, AdminOutcome.CREATED);
+            }
+            return;
+        }
+
+        if (existing.type != type)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.SUBSCRIPTION_TYPE_CONFLICT,
+                "subscription '" + subscriptionName + "' is " + typeName(existing.type) + ", not " + typeName(type));
+            return;
+        }
+        final long ack = ackTimeoutMs == CreateSubscriptionDecoder.ackTimeoutMsNullValue() ? config.defaultAckTimeoutMs : ackTimeoutMs;
+        final long nack = nackDelayMs == CreateSubscriptionDecoder.nackDelayMsNullValue() ? config.defaultNackDelayMs : nackDelayMs;
+        final int maxDel = maxDeliveries == CreateSubscriptionDecoder.maxDeliveriesNullValue() ? 0 : maxDeliveries;
+        final int maxKey = maxInFlightPerKey == CreateSubscriptionDecoder.maxInFlightPerKeyNullValue() ? 0 : maxInFlightPerKey;
+        if (existing.sameOptions(ack, nack, maxDel, maxKey))
+        {
+            adminResult(sessionId, correlationId, AdminOutcome.UNCHANGED);
+        }
+        else
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.SUBSCRIPTION_EXISTS,
+                "subscription '" + subscriptionName + "' exists with other options (ackTimeoutMs=" + existing.ackTimeoutMs +
+                ", nackDelayMs=" + existing.nackDelayMs + ", maxDeliveries=" + existing.maxDeliveries +
+                ", maxInFlightPerKey=" + existing.maxInFlightPerKey + ")");
+        }
+    }
+
+    /**
+     * Validate options (null values mean defaults) and create; answers an error and returns null if invalid.
+     */
+    private Subscription createSubscription(
+        final long sessionId,
+        final long correlationId,
+        final int templateId,
+        final Topic topic,
+        final String name,
+        final SubscriptionType type,
+        final long ackTimeoutMs,
+        final long ackTimeoutNull,
+        final long nackDelayMs,
+        final long nackDelayNull,
+        final int maxDeliveries,
+        final int maxDeliveriesNull,
+        final int maxInFlightPerKey,
+        final int maxInFlightPerKeyNull)
+    {
+        if (!validName(sessionId, correlationId, templateId, "subscription", name))
+        {
+            return null;
+        }
+        final long ack = ackTimeoutMs == ackTimeoutNull ? config.defaultAckTimeoutMs : ackTimeoutMs;
+        final long nack = nackDelayMs == nackDelayNull ? config.defaultNackDelayMs : nackDelayMs;
+        final int maxDel = maxDeliveries == maxDeliveriesNull ? 0 : maxDeliveries;
+        final int maxKey = maxInFlightPerKey == maxInFlightPerKeyNull ? 0 : maxInFlightPerKey;
+        if (ack < 0 || ack > config.maxTimeoutMs)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "ackTimeoutMs: " + ack + " is outside 0.." + config.maxTimeoutMs);
+            return null;
+        }
+        if (nack < 0 || nack > config.maxTimeoutMs)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "nackDelayMs: " + nack + " is outside 0.." + config.maxTimeoutMs);
+            return null;
+        }
+        if (maxDel < 0)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "maxDeliveries: " + maxDel + " must be 0 (unlimited) or more");
+            return null;
+        }
+        if (maxKey < 0)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "maxInFlightPerKey: " + maxKey + " must be 0 (unlimited) or more");
+            return null;
+        }
+        if (maxKey > 0 && type != SubscriptionType.KEY_SHARED)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "maxInFlightPerKey: applies to key_shared subscriptions only, not " + typeName(type));
+            return null;
+        }
+        if (maxDel > 0)
+        {
+            final String dlq = topic.name + "." + name + ".dlq";
+            if (!NAME.matcher(dlq).matches())
+            {
+                error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                    "subscription: dead-letter topic name '" + dlq + "' would exceed " + config.maxTopicNameBytes +
+                    " characters; shorten the topic or subscription name");
+                return null;
+            }
+        }
+
+        final Subscription subscription = new Subscription(topic, name, type, ack, nack, maxDel, maxKey);
+        topic.subscriptions.add(subscription);
+        subscriptions.add(subscription);
+        return subscription;
+    }
+
+    private void onDeleteSubscription(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = DeleteSubscriptionDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, DeleteSubscriptionDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long correlationId;
+        final String topicName;
+        final String subscriptionName;
+        try
+        {
+            final DeleteSubscriptionDecoder d =
+                deleteSubscriptionDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+            correlationId = d.correlationId();
+            topicName = d.topic();
+            subscriptionName = d.subscription();
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, 0, templateId, ex);
+            return;
+        }
+
+        final Topic topic = topicsByName.get(topicName);
+        if (topic == null)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.TOPIC_NOT_FOUND, "topic '" + topicName + "' does not exist");
+            return;
+        }
+        final Subscription subscription = topic.subscription(subscriptionName);
+        if (subscription == null)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.SUBSCRIPTION_NOT_FOUND,
+                "subscription '" + subscriptionName + "' of topic '" + topicName + "' does not exist");
+            return;
+        }
+        removeSubscription(subscription, "subscription '" + subscriptionName + "' was deleted");
+        adminResult(sessionId, correlationId, AdminOutcome.DELETED);
+    }
+
+    private void removeSubscription(final Subscription subscription, final String reason)
+    {
+        while (!subscription.consumers.isEmpty())
+        {
+            final Consumer consumer = subscription.consumers.get(subscription.consumers.size() - 1);
+            consumerClosed(consumer, reason);
+            dropConsumer(consumer);
+        }
+        completeAll(subscription.pending);
+        completeAll(subscription.delayed);
+        completeAll(subscription.outstanding);
+        subscription.topic.subscriptions.remove(subscription);
+        subscriptions.remove(subscription);
+        dirty.remove(subscription);
+        subscription.dirty = false;
+    }
+
+    private void completeAll(final DeliveryList list)
+    {
+        Delivery d;
+        while ((d = list.head) != null)
+        {
+            complete(d);
+        }
+    }
+
+    // =====================================================================================================
+    // consumers
+    // =====================================================================================================
+
+    private void onSubscribe(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = SubscribeDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, SubscribeDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long correlationId;
+        final short typeRaw;
+        final int permits;
+        final long ackTimeoutMs;
+        final long nackDelayMs;
+        final int maxDeliveries;
+        final int maxInFlightPerKey;
+        final String topicName;
+        final String subscriptionName;
+        final String consumerName;
+        try
+        {
+            final SubscribeDecoder d = subscribeDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+            correlationId = d.correlationId();
+            typeRaw = d.subscriptionTypeRaw();
+            permits = d.permits();
+            ackTimeoutMs = d.ackTimeoutMs();
+            nackDelayMs = d.nackDelayMs();
+            maxDeliveries = d.maxDeliveries();
+            maxInFlightPerKey = d.maxInFlightPerKey();
+            topicName = d.topic();
+            subscriptionName = d.subscription();
+            consumerName = d.consumerName();
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, 0, templateId, ex);
+            return;
+        }
+
+        SubscriptionType type = null;
+        if (typeRaw != SubscriptionType.NULL_VAL.value())
+        {
+            type = subscriptionType(typeRaw);
+            if (type == null)
+            {
+                error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                    "type: " + typeRaw + " is not one of shared, key_shared, multicast");
+                return;
+            }
+        }
+        if (permits < 1 || permits > config.maxPermits)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "permits: " + permits + " is outside 1.." + config.maxPermits);
+            return;
+        }
+        if (consumerName.getBytes(StandardCharsets.UTF_8).length > config.maxConsumerNameBytes)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                "consumerName: longer than " + config.maxConsumerNameBytes + " bytes");
+            return;
+        }
+        final Topic topic = topicsByName.get(topicName);
+        if (topic == null)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.TOPIC_NOT_FOUND, "topic '" + topicName + "' does not exist");
+            return;
+        }
+
+        Subscription subscription = topic.subscription(subscriptionName);
+        if (subscription == null)
+        {
+            if (type == null)
+            {
+                error(sessionId, correlationId, templateId, ErrorCode.SUBSCRIPTION_NOT_FOUND,
+                    "subscription '" + subscriptionName + "' of topic '" + topicName +
+                    "' does not exist; name a type to create it");
+                return;
+            }
+            subscription = createSubscription(
+                sessionId, correlationId, templateId, topic, subscriptionName, type,
+                ackTimeoutMs, SubscribeDecoder.ackTimeoutMsNullValue(),
+                nackDelayMs, SubscribeDecoder.nackDelayMsNullValue(),
+                maxDeliveries, SubscribeDecoder.maxDeliveriesNullValue(),
+                maxInFlightPerKey, SubscribeDecoder.maxInFlightPerKeyNullValue());
+            if (subscription == null)
+            {
+                return;
+            }
+        }
+        else if (type != null && type != subscription.type)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.SUBSCRIPTION_TYPE_CONFLICT,
+                "subscription '" + subscriptionName + "' is " + typeName(subscription.type) + ", not " + typeName(type));
+            return;
+        }
+
+        final Consumer consumer = new Consumer(
+            nextConsumerId++, sessionId, consumerName, subscription, permits, config.maxDeliveriesPerEvent);
+        consumersById.put(consumer.id, consumer);
+        consumers.add(consumer);
+        subscription.consumers.add(consumer);
+        if (subscription.type == SubscriptionType.KEY_SHARED)
+        {
+            subscription.ring.rebuild(subscription.consumers);
+        }
+        markDirty(subscription);
+
+        attachedEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
+            .correlationId(correlationId)
+            .consumerId(consumer.id)
+            .topicId(topic.id)
+            .partitions(topic.partitionCount)
+            .subscriptionType(subscription.type);
+        emit(sessionId, attachedEncoder.encodedLength());
+    }
+
+    private Consumer ownedConsumer(final long sessionId, final long correlationId, final int templateId, final long consumerId)
+    {
+        final Consumer consumer = consumersById.get(consumerId);
+        if (consumer == null || consumer.sessionId != sessionId)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.CONSUMER_NOT_FOUND,
+                "consumer " + consumerId + " is not attached through this session");
+            return null;
+        }
+        return consumer;
+    }
+
+    private void onFlow(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = FlowDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, FlowDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final FlowDecoder d = flowDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+        final long consumerId = d.consumerId();
+        final int permits = d.permits();
+        final Consumer consumer = ownedConsumer(sessionId, 0, templateId, consumerId);
+        if (consumer == null)
+        {
+            return;
+        }
+        if (permits < 1 || permits > config.maxPermits)
+        {
+            error(sessionId, 0, templateId, ErrorCode.INVALID_ARGUMENT,
+                "permits: " + permits + " is outside 1.." + config.maxPermits);
+            return;
+        }
+        consumer.permits = permits;
+        markDirty(consumer.subscription);
+    }
+
+    private void onCloseConsumer(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = CloseConsumerDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, CloseConsumerDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final CloseConsumerDecoder d = closeConsumerDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+        final long correlationId = d.correlationId();
+        final Consumer consumer = ownedConsumer(sessionId, correlationId, templateId, d.consumerId());
+        if (consumer == null)
+        {
+            return;
+        }
+        detach(consumer);
+        adminResult(sessionId, correlationId, AdminOutcome.DONE);
+    }
+
+    private void onSessionClosed(final long sessionId, final int blockLength, final int version)
+    {
+        if (!checkBlock(sessionId, SessionClosedDecoder.TEMPLATE_ID, blockLength, SessionClosedDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long closed = sessionClosedDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version)
+            .closedSessionId();
+        for (int i = consumers.size() - 1; i >= 0; i--)
+        {
+            final Consumer consumer = consumers.get(i);
+            if (consumer.sessionId == closed)
+            {
+                detach(consumer);
+            }
+        }
+    }
+
+    private void onNodeStarted(final long sessionId, final int blockLength, final int version)
+    {
+        if (!checkBlock(sessionId, NodeStartedDecoder.TEMPLATE_ID, blockLength, NodeStartedDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        startCount = nodeStartedDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version).startCount();
+        for (int i = consumers.size() - 1; i >= 0; i--)
+        {
+            detach(consumers.get(i));
+        }
+    }
+
+    /**
+     * Detach: multicast copies are complete for this consumer; shared and key_shared outstanding messages
+     * are redelivered at once (or dead-lettered).
+     */
+    private void detach(final Consumer consumer)
+    {
+        final Subscription subscription = consumer.subscription;
+        Delivery d;
+        if (subscription.type == SubscriptionType.MULTICAST)
+        {
+            while ((d = consumer.ownedHead) != null)
+            {
+                complete(d);
+            }
+        }
+        else
+        {
+            while ((d = consumer.ownedHead) != null)
+            {
+                redeliver(d, false);
+            }
+        }
+        dropConsumer(consumer);
+        markDirty(subscription);
+    }
+
+    private void dropConsumer(final Consumer consumer)
+    {
+        final Subscription subscription = consumer.subscription;
+        if (consumer.ownedHead != null)
+        {
+            // only reached when a subscription is being removed: its deliveries are completed right after
+            Delivery d;
+            while ((d = consumer.ownedHead) != null)
+            {
+                complete(d);
+            }
+        }
+        consumersById.remove(consumer.id);
+        consumers.remove(consumer);
+        subscription.consumers.remove(consumer);
+        if (subscription.type == SubscriptionType.KEY_SHARED)
+        {
+            subscription.ring.rebuild(subscription.consumers);
+        }
+        for (int i = 0; i < consumer.batchSize; i++)
+        {
+            consumer.batch[i] = null;
+        }
+        consumer.batchSize = 0;
+    }
+
+    // =====================================================================================================
+    // publish
+    // =====================================================================================================
+
+    private void onPublish(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = PublishDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, PublishDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+
+        // pass 1: decode and validate everything; nothing changes unless the whole batch is good
+        final PublishDecoder d = publishDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+        final long correlationId = d.correlationId();
+        final int topicId = d.topicId();
+        final Topic topic = topicsById.get(topicId);
+        long batchBytes = 0;
+        int count = 0;
+        try
+        {
+            final PublishDecoder.MessagesDecoder messages = d.messages();
+            count = messages.count();
+            if (count < 1 || count > config.maxPublishBatch)
+            {
+                error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                    "messages: " + count + " messages is outside 1.." + config.maxPublishBatch + " per batch");
+                return;
+            }
+            int index = 0;
+            while (messages.hasNext())
+            {
+                messages.next();
+                final PublishDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
+                final int attributeCount = attributes.count();
+                if (attributeCount > config.maxAttributes)
+                {
+                    error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                        "messages[" + index + "].attributes: " + attributeCount + " attributes exceed the limit of " +
+                        config.maxAttributes);
+                    return;
+                }
+                int attributeBytes = 0;
+                int a = 0;
+                while (attributes.hasNext())
+                {
+                    attributes.next();
+                    final int nameLength = attributes.skipName();
+                    final int valueLength = attributes.skipValue();
+                    if (nameLength < 1 || nameLength > config.maxAttributeNameBytes)
+                    {
+                        error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                            "messages[" + index + "].attributes[" + a + "].name: " + nameLength +
+                            " bytes is outside 1.." + config.maxAttributeNameBytes);
+                        return;
+                    }
+                    if (valueLength > config.maxAttributeValueBytes)
+                    {
+                        error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                            "messages[" + index + "].attributes[" + a + "].value: " + valueLength +
+                            " bytes exceeds the limit of " + config.maxAttributeValueBytes);
+                        return;
+                    }
+                    attributeBytes += nameLength + valueLength;
+                    a++;
+                }
+                if (attributeBytes > config.maxAttributesBytes)
+                {
+                    error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                        "messages[" + index + "].attributes: " + attributeBytes +
+                        " bytes of names and values exceed the limit of " + config.maxAttributesBytes);
+                    return;
+                }
+                final int keyLength = messages.skipKey();
+                if (keyLength < 1 || keyLength > config.maxKeyBytes)
+                {
+                    error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                        "messages[" + index + "].key: " + keyLength + " bytes is outside 1.." + config.maxKeyBytes);
+                    return;
+                }
+                batchBytes += keyLength + attributeBytes;
+                index++;
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, correlationId, templateId, ex);
+            return;
+        }
+
+        if (topic == null)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.TOPIC_NOT_FOUND, "topicId " + topicId + " does not exist");
+            return;
+        }
+        final boolean stored = !topic.subscriptions.isEmpty();
+        if (stored && (liveMessages + count > config.maxLiveMessages || liveBytes + batchBytes > config.maxLiveBytes))
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.BACKLOG_FULL,
+                "backlog full: " + liveMessages + " messages / " + liveBytes + " bytes live, limits " +
+                config.maxLiveMessages + " messages / " + config.maxLiveBytes + " bytes");
+            return;
+        }
+
+        // pass 2: store, in request order
+        final PublishDecoder.MessagesDecoder messages =
+            publishDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version).messages();
+        final PublishReceiptEncoder.IdsEncoder ids = receiptEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
+            .correlationId(correlationId)
+            .topicId(topicId)
+            .idsCount(count);
+        while (messages.hasNext())
+        {
+            messages.next();
+            final Message m = allocateMessage();
+            final PublishDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
+            m.attributeCount = attributes.count();
+            int position = 0;
+            int attributeBytes = 0;
+            while (attributes.hasNext())
+            {
+                attributes.next();
+                final int nameLength = attributes.nameLength();
+                m.ensureCapacity(position + 2 + nameLength);
+                m.putU16(position, nameLength);
+                attributes.getName(m.data, position + 2, nameLength);
+                position += 2 + nameLength;
+                final int valueLength = attributes.valueLength();
+                m.ensureCapacity(position + 2 + valueLength);
+                m.putU16(position, valueLength);
+                attributes.getValue(m.data, position + 2, valueLength);
+                position += 2 + valueLength;
+                attributeBytes += nameLength + valueLength;
+            }
+            final int keyLength = messages.keyLength();
+            m.ensureCapacity(position + keyLength);
+            messages.getKey(m.data, position, keyLength);
+            m.keyOffset = position;
+            m.keyLength = keyLength;
+            m.dataLength = position + keyLength;
+            m.payloadBytes = keyLength + attributeBytes;
+            m.keyHash = Murmur3.keyHash(m.data, m.keyOffset, keyLength);
+
+            final int partition = Murmur3.partition(m.keyHash, topic.partitionCount);
+            store(topic, partition, m);
+            ids.next().partition(partition).ledger(m.ledger).entry(m.entry);
+            if (m.deliveries == 0)
+            {
+                releaseMessage(m);
+            }
+        }
+        emit(sessionId, receiptEncoder.encodedLength());
+    }
+
+    /**
+     * Assign the id and, if the topic has subscriptions, keep the message with a pending delivery for each.
+     */
+    private void store(final Topic topic, final int partition, final Message m)
+    {
+        m.topic = topic;
+        m.partition = partition;
+        m.ledger = topic.ledger[partition];
+        m.entry = topic.nextEntry[partition]++;
+        m.sequence = nextSequence++;
+        m.publishTimeMs = nowMs;
+
+        final ArrayList<Subscription> subs = topic.subscriptions;
+        final int n = subs.size();
+        if (n == 0)
+        {
+            return;
+        }
+        topic.messages[partition].put(m.entry, m);
+        liveMessages++;
+        liveBytes += m.payloadBytes;
+        for (int i = 0; i < n; i++)
+        {
+            final Subscription subscription = subs.get(i);
+            final Delivery d = allocateDelivery(subscription, m);
+            d.state = Delivery.PENDING;
+            subscription.pending.append(d);
+            markDirty(subscription);
+        }
+    }
+
+    private void deadLetter(final Delivery d)
+    {
+        final Subscription subscription = d.subscription;
+        final Message original = d.message;
+        Topic dlq = topicsByName.get(subscription.deadLetterTopic);
+        if (dlq == null)
+        {
+            dlq = createTopic(subscription.deadLetterTopic, 1);
+        }
+
+        final Message m = allocateMessage();
+        final int idLength = formatId(original.partition, original.ledger, original.entry, originalIdScratch);
+        final int extra = 4 + ORIGINAL_ID.length + idLength;
+        m.ensureCapacity(original.dataLength + extra);
+        System.arraycopy(original.data, 0, m.data, 0, original.keyOffset);
+        int position = original.keyOffset;
+        m.putU16(position, ORIGINAL_ID.length);
+        System.arraycopy(ORIGINAL_ID, 0, m.data, position + 2, ORIGINAL_ID.length);
+        position += 2 + ORIGINAL_ID.length;
+        m.putU16(position, idLength);
+        System.arraycopy(originalIdScratch, 0, m.data, position + 2, idLength);
+        position += 2 + idLength;
+        System.arraycopy(original.data, original.keyOffset, m.data, position, original.keyLength);
+        m.keyOffset = position;
+        m.keyLength = original.keyLength;
+        m.dataLength = position + original.keyLength;
+        m.keyHash = original.keyHash;
+        m.attributeCount = original.attributeCount + 1;
+        m.payloadBytes = original.payloadBytes + ORIGINAL_ID.length + idLength;
+
+        store(dlq, Murmur3.partition(m.keyHash, dlq.partitionCount), m);
+        if (m.deliveries == 0)
+        {
+            releaseMessage(m);
+        }
+        subscription.deadLettered++;
+        complete(d);
+    }
+
+    private static int formatId(final int partition, final long ledger, final long entry, final byte[] dst)
+    {
+        int position = formatLong(partition, dst, 0);
+        dst[position++] = ':';
+        position = formatLong(ledger, dst, position);
+        dst[position++] = ':';
+        return formatLong(entry, dst, position);
+    }
+
+    private static int formatLong(final long value, final byte[] dst, final int offset)
+    {
+        if (value == 0)
+        {
+            dst[offset] = '0';
+            return offset + 1;
+        }
+        int digits = 0;
+        for (long v = value; v > 0; v /= 10)
+        {
+            digits++;
+        }
+        long v = value;
+        for (int i = offset + digits - 1; i >= offset; i--)
+        {
+            dst[i] = (byte)('0' + (v % 10));
+            v /= 10;
+        }
+        return offset + digits;
+    }
+
+    // =====================================================================================================
+    // ack and nack
+    // =====================================================================================================
+
+    private void onAck(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = AckDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, AckDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final AckDecoder d = ackDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+        final long correlationId = d.correlationId();
+        final long consumerId = d.consumerId();
+        final int count;
+        try
+        {
+            final AckDecoder.IdsDecoder ids = d.ids();
+            count = ids.count();
+            if (count > config.maxAckBatch)
+            {
+                error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                    "ids: " + count + " ids exceed the limit of " + config.maxAckBatch + " per batch");
+                return;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                ids.next();
+                idPartitions[i] = ids.partition();
+                idLedgers[i] = ids.ledger();
+                idEntries[i] = ids.entry();
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, correlationId, templateId, ex);
+            return;
+        }
+        final Consumer consumer = ownedConsumer(sessionId, correlationId, templateId, consumerId);
+        if (consumer == null)
+        {
+            return;
+        }
+
+        int done = 0;
+        for (int i = 0; i < count; i++)
+        {
+            final Delivery delivery = find(consumer, idPartitions[i], idLedgers[i], idEntries[i]);
+            if (delivery != null)
+            {
+                complete(delivery);
+                done++;
+            }
+        }
+        markDirty(consumer.subscription);
+        ackReceipt(sessionId, correlationId, consumerId, done, count - done);
+    }
+
+    private void onNack(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = NackDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, NackDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final NackDecoder d = nackDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+        final long correlationId = d.correlationId();
+        final long consumerId = d.consumerId();
+        final int count;
+        try
+        {
+            final NackDecoder.IdsDecoder ids = d.ids();
+            count = ids.count();
+            if (count > config.maxAckBatch)
+            {
+                error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                    "ids: " + count + " ids exceed the limit of " + config.maxAckBatch + " per batch");
+                return;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                ids.next();
+                idPartitions[i] = ids.partition();
+                idLedgers[i] = ids.ledger();
+                idEntries[i] = ids.entry();
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, correlationId, templateId, ex);
+            return;
+        }
+        final Consumer consumer = ownedConsumer(sessionId, correlationId, templateId, consumerId);
+        if (consumer == null)
+        {
+            return;
+        }
+
+        int done = 0;
+        for (int i = 0; i < count; i++)
+        {
+            final Delivery delivery = find(consumer, idPartitions[i], idLedgers[i], idEntries[i]);
+            if (delivery != null && delivery.state == Delivery.OUTSTANDING)
+            {
+                redeliver(delivery, true);
+                done++;
+            }
+        }
+        markDirty(consumer.subscription);
+        ackReceipt(sessionId, correlationId, consumerId, done, count - done);
+    }
+
+    /**
+     * The delivery of a message id for the consumer's subscription (for multicast: the consumer's own copy).
+     */
+    private Delivery find(final Consumer consumer, final int partition, final long ledger, final long entry)
+    {
+        final Subscription subscription = consumer.subscription;
+        final Topic topic = subscription.topic;
+        if (partition < 0 || partition >= topic.partitionCount)
+        {
+            return null;
+        }
+        final Message m = topic.messages[partition].get(entry);
+        if (m == null || m.ledger != ledger)
+        {
+            return null;
+        }
+        final boolean multicast = subscription.type == SubscriptionType.MULTICAST;
+        for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
+        {
+            if (d.subscription == subscription && (!multicast || d.consumer == consumer))
+            {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    // =====================================================================================================
+    // delivery state transitions
+    // =====================================================================================================
+
+    /**
+     * Send a pending delivery to a consumer with a free permit.
+     */
+    private void deliver(final Delivery d, final Consumer consumer)
+    {
+        final Subscription subscription = d.subscription;
+        d.list.remove(d);
+        d.state = Delivery.OUTSTANDING;
+        d.consumer = consumer;
+        d.deliveryCount++;
+        if (d.deliveryCount > 1)
+        {
+            subscription.redeliveries++;
+        }
+        d.dueMs = subscription.ackTimeoutMs > 0 ? nowMs + subscription.ackTimeoutMs : Long.MAX_VALUE;
+        subscription.outstanding.append(d);
+        if (!d.inConsumerList)
+        {
+            consumer.own(d);
+        }
+        consumer.outstanding++;
+        if (subscription.type == SubscriptionType.KEY_SHARED)
+        {
+            final KeyState ks = keyState(subscription, d.message.keyHash);
+            ks.holder = consumer;
+            ks.outstanding++;
+        }
+
+        consumer.batch[consumer.batchSize++] = d;
+        if (!consumer.inFlushList)
+        {
+            consumer.inFlushList = true;
+            flushList.add(consumer);
+        }
+        if (consumer.batchSize == consumer.batch.length)
+        {
+            flush(consumer);
+        }
+    }
+
+    /**
+     * An outstanding delivery stops being outstanding (ack, nack, timeout, detach).
+     */
+    private void leaveOutstanding(final Delivery d)
+    {
+        final Subscription subscription = d.subscription;
+        final Consumer consumer = d.consumer;
+        subscription.outstanding.remove(d);
+        consumer.outstanding--;
+        if (subscription.type != SubscriptionType.MULTICAST)
+        {
+            consumer.disown(d);
+            d.consumer = null;
+        }
+        if (subscription.type == SubscriptionType.KEY_SHARED)
+        {
+            final KeyState ks = subscription.keys.get(d.message.keyHash);
+            ks.outstanding--;
+            if (ks.outstanding == 0)
+            {
+                ks.holder = null;
+                releaseKeyStateIfIdle(subscription, ks);
+            }
+        }
+        markDirty(subscription);
+    }
+
+    /**
+     * An outstanding delivery must be sent again: after the nack delay, or at once; dead-lettered instead
+     * once it has been sent maxDeliveries times.
+     */
+    private void redeliver(final Delivery d, final boolean nackDelay)
+    {
+        final Subscription subscription = d.subscription;
+        if (subscription.maxDeliveries > 0 && d.deliveryCount >= subscription.maxDeliveries)
+        {
+            deadLetter(d);
+            return;
+        }
+        leaveOutstanding(d);
+        if (nackDelay && subscription.nackDelayMs > 0)
+        {
+            d.state = Delivery.DELAYED;
+            d.dueMs = nowMs + subscription.nackDelayMs;
+            subscription.delayed.append(d);
+            if (subscription.type == SubscriptionType.KEY_SHARED)
+            {
+                keyState(subscription, d.message.keyHash).delayed++;
+            }
+        }
+        else
+        {
+            makePending(d);
+        }
+    }
+
+    private void makePending(final Delivery d)
+    {
+        d.state = Delivery.PENDING;
+        d.dueMs = 0;
+        final Subscription subscription = d.subscription;
+        if (subscription.type == SubscriptionType.MULTICAST)
+        {
+            d.consumer.multicastPending.insertBySequence(d);
+        }
+        else
+        {
+            subscription.pending.insertBySequence(d);
+        }
+        markDirty(subscription);
+    }
+
+    /**
+     * The delivery is done for its subscription (acked, dead-lettered, its consumer or subscription gone):
+     * forget it, and the message too if this was its last delivery.
+     */
+    private void complete(final Delivery d)
+    {
+        final Subscription subscription = d.subscription;
+        switch (d.state)
+        {
+            case Delivery.OUTSTANDING:
+                leaveOutstanding(d);
+                break;
+            case Delivery.DELAYED:
+                subscription.delayed.remove(d);
+                if (subscription.type == SubscriptionType.KEY_SHARED)
+                {
+                    final KeyState ks = subscription.keys.get(d.message.keyHash);
+                    ks.delayed--;
+                    releaseKeyStateIfIdle(subscription, ks);
+                }
+                break;
+            default:
+                d.list.remove(d);
+                break;
+        }
+        if (d.inConsumerList)
+        {
+            d.consumer.disown(d);
+        }
+        markDirty(subscription);
+
+        final Message m = d.message;
+        Delivery previous = null;
+        for (Delivery x = m.firstDelivery; x != null; x = x.nextOfMessage)
+        {
+            if (x == d)
+            {
+                if (previous == null)
+                {
+                    m.firstDelivery = x.nextOfMessage;
+                }
+                else
+                {
+                    previous.nextOfMessage = x.nextOfMessage;
+                }
+                break;
+            }
+            previous = x;
+        }
+        releaseDelivery(d);
+        if (--m.deliveries == 0)
+        {
+            m.topic.messages[m.partition].remove(m.entry);
+            liveMessages--;
+            liveBytes -= m.payloadBytes;
+            releaseMessage(m);
+        }
+    }
+
+    // =====================================================================================================
+    // timers
+    // =====================================================================================================
+
+    private void processTimers()
+    {
+        long next = Long.MAX_VALUE;
+        final long now = nowMs;
+        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        {
+            final Subscription subscription = subscriptions.get(i);
+            if (subscription.ackTimeoutMs > 0)
+            {
+                Delivery d;
+                while ((d = subscription.outstanding.head) != null && d.dueMs <= now)
+                {
+                    redeliver(d, false);
+                }
+            }
+            Delivery d;
+            while ((d = subscription.delayed.head) != null && d.dueMs <= now)
+            {
+                subscription.delayed.remove(d);
+                if (subscription.type == SubscriptionType.KEY_SHARED)
+                {
+                    final KeyState ks = subscription.keys.get(d.message.keyHash);
+                    ks.delayed--;
+                    releaseKeyStateIfIdle(subscription, ks);
+                }
+                makePending(d);
+            }
+            next = Math.min(next, subscription.nextDueMs());
+        }
+        nextDeadlineMs = next;
+    }
+
+    // =====================================================================================================
+    // dispatch
+    // =====================================================================================================
+
+    private void markDirty(final Subscription subscription)
+    {
+        if (!subscription.dirty)
+        {
+            subscription.dirty = true;
+            dirty.add(subscription);
+        }
+    }
+
+    private void dispatchDirty()
+    {
+        // dead-lettering during dispatch is impossible (it only happens on nack, timeout and detach), but a
+        // dispatch may not add to the list it iterates; index-based iteration tolerates appends anyway
+        for (int i = 0; i < dirty.size(); i++)
+        {
+            final Subscription subscription = dirty.get(i);
+            subscription.dirty = false;
+            switch (subscription.type)
+            {
+                case SHARED:
+                    dispatchShared(subscription);
+                    break;
+                case KEY_SHARED:
+                    dispatchKeyShared(subscription);
+                    break;
+                case MULTICAST:
+                    dispatchMulticast(subscription);
+                    break;
+                default:
+                    break;
+            }
+            final long due = subscription.nextDueMs();
+            if (due < nextDeadlineMs)
+            {
+                nextDeadlineMs = due;
+            }
+        }
+        dirty.clear();
+    }
+
+    private void dispatchShared(final Subscription subscription)
+    {
+        final ArrayList<Consumer> consumers = subscription.consumers;
+        final int n = consumers.size();
+        final DeliveryList pending = subscription.pending;
+        int idle = 0;
+        while (pending.head != null && n > 0 && idle < n)
+        {
+            final Consumer consumer = consumers.get(subscription.roundRobin % n);
+            subscription.roundRobin = (subscription.roundRobin + 1) % n;
+            int take = Math.min(consumer.freePermits(), consumer.batch.length);
+            if (take <= 0)
+            {
+                idle++;
+                continue;
+            }
+            idle = 0;
+            while (take-- > 0 && pending.head != null)
+            {
+                deliver(pending.head, consumer);
+            }
+        }
+    }
+
+    private void dispatchKeyShared(final Subscription subscription)
+    {
+        final ArrayList<Consumer> consumers = subscription.consumers;
+        if (consumers.isEmpty() || subscription.pending.head == null)
+        {
+            return;
+        }
+        long free = 0;
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            free += Math.max(0, consumers.get(i).freePermits());
+        }
+
+        final int maxInFlightPerKey = subscription.maxInFlightPerKey;
+        int scanned = 0;
+        Delivery d = subscription.pending.head;
+        while (d != null && free > 0 && scanned < config.keySharedLookahead)
+        {
+            final Delivery next = d.next;
+            scanned++;
+            final int keyHash = d.message.keyHash;
+            final Consumer owner = subscription.ring.owner(keyHash);
+            boolean eligible = owner.freePermits() > 0;
+            if (eligible)
+            {
+                final KeyState ks = subscription.keys.get(keyHash);
+                if (ks != null)
+                {
+                    if (ks.delayed > 0)
+                    {
+                        eligible = false;   // a nacked message of this key goes first
+                    }
+                    else if (ks.outstanding > 0 && ks.holder != owner)
+                    {
+                        eligible = false;   // draining from its previous owner
+                    }
+                    else if (maxInFlightPerKey > 0 && ks.outstanding >= maxInFlightPerKey)
+                    {
+                        eligible = false;
+                    }
+                }
+            }
+            if (eligible)
+            {
+                deliver(d, owner);
+                free--;
+            }
+            d = next;
+        }
+    }
+
+    private void dispatchMulticast(final Subscription subscription)
+    {
+        final ArrayList<Consumer> consumers = subscription.consumers;
+        final int n = consumers.size();
+        if (n == 0)
+        {
+            return;
+        }
+        // messages that arrived with no consumer attached go to every consumer attached now
+        Delivery d;
+        while ((d = subscription.pending.head) != null)
+        {
+            subscription.pending.remove(d);
+            final Message m = d.message;
+            for (int i = 0; i < n; i++)
+            {
+                final Consumer consumer = consumers.get(i);
+                final Delivery copy = i == 0 ? d : allocateDelivery(subscription, m);
+                copy.consumer = consumer;
+                copy.state = Delivery.PENDING;
+                consumer.own(copy);
+                consumer.multicastPending.insertBySequence(copy);
+            }
+        }
+        for (int i = 0; i < n; i++)
+        {
+            final Consumer consumer = consumers.get(i);
+            int take = consumer.freePermits();
+            while (take-- > 0 && (d = consumer.multicastPending.head) != null)
+            {
+                deliver(d, consumer);
+            }
+        }
+    }
+
+    // =====================================================================================================
+    // events
+    // =====================================================================================================
+
+    private void flushBatches()
+    {
+        final ArrayList<Consumer> list = flushList;
+        for (int i = 0, n = list.size(); i < n; i++)
+        {
+            final Consumer consumer = list.get(i);
+            consumer.inFlushList = false;
+            flush(consumer);
+        }
+        list.clear();
+    }
+
+    private void flush(final Consumer consumer)
+    {
+        final int n = consumer.batchSize;
+        if (n == 0)
+        {
+            return;
+        }
+        final DeliveriesEncoder.MessagesEncoder messages = deliveriesEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
+            .consumerId(consumer.id)
+            .messagesCount(n);
+        final Delivery[] batch = consumer.batch;
+        for (int i = 0; i < n; i++)
+        {
+            final Delivery d = batch[i];
+            batch[i] = null;
+            final Message m = d.message;
+            messages.next()
+                .partition(m.partition)
+                .ledger(m.ledger)
+                .entry(m.entry)
+                .publishTimeMs(m.publishTimeMs)
+                .deliveryCount(d.deliveryCount);
+            final DeliveriesEncoder.MessagesEncoder.AttributesEncoder attributes = messages.attributesCount(m.attributeCount);
+            final byte[] data = m.data;
+            int position = 0;
+            for (int a = 0; a < m.attributeCount; a++)
+            {
+                final int nameLength = m.getU16(position);
+                final int valueOffset = position + 2 + nameLength;
+                final int valueLength = m.getU16(valueOffset);
+                attributes.next()
+                    .putName(data, position + 2, nameLength)
+                    .putValue(data, valueOffset + 2, valueLength);
+                position = valueOffset + 2 + valueLength;
+            }
+            messages.putKey(data, m.keyOffset, m.keyLength);
+        }
+        consumer.batchSize = 0;
+        emit(consumer.sessionId, deliveriesEncoder.encodedLength());
+    }
+
+    private void emit(final long sessionId, final int encodedLength)
+    {
+        listener.onEvent(sessionId, out, 0, MessageHeaderEncoder.ENCODED_LENGTH + encodedLength);
+    }
+
+    private void error(
+        final long sessionId, final long correlationId, final int templateId, final ErrorCode code, final String message)
+    {
+        errorEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
+            .correlationId(correlationId)
+            .code(code)
+            .commandTemplateId(templateId)
+            .message(message);
+        emit(sessionId, errorEncoder.encodedLength());
+    }
+
+    private void adminResult(final long sessionId, final long correlationId, final AdminOutcome outcome)
+    {
+        adminResultEncoder.wrapAndApplyHeader(out, 0, headerEncoder).correlationId(correlationId).outcome(outcome);
+        emit(sessionId, adminResultEncoder.encodedLength());
+    }
+
+    private void ackReceipt(final long sessionId, final long correlationId, final long consumerId, final int done, final int unknown)
+    {
+        ackReceiptEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
+            .correlationId(correlationId)
+            .consumerId(consumerId)
+            .done(done)
+            .unknown(unknown);
+        emit(sessionId, ackReceiptEncoder.encodedLength());
+    }
+
+    private void consumerClosed(final Consumer consumer, final String reason)
+    {
+        consumerClosedEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
+            .consumerId(consumer.id)
+            .code(ErrorCode.SUBSCRIPTION_NOT_FOUND)
+            .message(reason);
+        emit(consumer.sessionId, consumerClosedEncoder.encodedLength());
+    }
+
+    // =====================================================================================================
+    // queries
+    // =====================================================================================================
+
+    private void onDescribeTopic(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = DescribeTopicDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, DescribeTopicDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long correlationId;
+        final String name;
+        try
+        {
+            final DescribeTopicDecoder d = describeTopicDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
+            correlationId = d.correlationId();
+            name = d.topic();
+        }
+        catch (final RuntimeException ex)
+        {
+            malformed(sessionId, 0, templateId, ex);
+            return;
+        }
+        final Topic topic = topicsByName.get(name);
+        if (topic == null)
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.TOPIC_NOT_FOUND, "topic '" + name + "' does not exist");
+            return;
+        }
+
+        final TopicDescriptionEncoder encoder = topicDescriptionEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
+            .correlationId(correlationId)
+            .topicId(topic.id)
+            .partitions(topic.partitionCount);
+        final TopicDescriptionEncoder.SubscriptionsEncoder subs = encoder.subscriptionsCount(topic.subscriptions.size());
+        for (final Subscription s : topic.subscriptions)
+        {
+            subs.next()
+                .subscriptionType(s.type)
+                .backlog(s.backlog())
+                .inFlight(s.outstanding.size)
+                .consumers(s.consumers.size())
+                .redeliveries(s.redeliveries)
+                .deadLettered(s.deadLettered)
+                .ackTimeoutMs(s.ackTimeoutMs)
+                .nackDelayMs(s.nackDelayMs)
+                .maxDeliveries(s.maxDeliveries)
+                .maxInFlightPerKey(s.maxInFlightPerKey)
+                .name(s.name);
+        }
+        encoder.topicName(topic.name);
+        emit(sessionId, encoder.encodedLength());
+    }
+
+    private void onListTopics(final long sessionId, final int blockLength, final int version)
+    {
+        final int templateId = ListTopicsDecoder.TEMPLATE_ID;
+        if (!checkBlock(sessionId, templateId, blockLength, ListTopicsDecoder.BLOCK_LENGTH))
+        {
+            return;
+        }
+        final long correlationId = listTopicsDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version)
+            .correlationId();
+        final TopicListEncoder encoder = topicListEncoder.wrapAndApplyHeader(out, 0, headerEncoder).correlationId(correlationId);
+        final TopicListEncoder.TopicsEncoder list = encoder.topicsCount(topics.size());
+        for (final Topic topic : topics)
+        {
+            list.next().topicId(topic.id).partitions(topic.partitionCount).name(topic.name);
+        }
+        emit(sessionId, encoder.encodedLength());
+    }
+
+    // =====================================================================================================
+    // helpers and pools
+    // =====================================================================================================
+
+    private boolean validName(
+        final long sessionId, final long correlationId, final int templateId, final String field, final String name)
+    {
+        if (!NAME.matcher(name).matches())
+        {
+            error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
+                field + ": '" + abbreviate(name) + "' must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+            return false;
+        }
+        return true;
+    }
+
+    private static String abbreviate(final String value)
+    {
+        return value.length() <= 64 ? value : value.substring(0, 64) + "...";
+    }
+
+    private static SubscriptionType subscriptionType(final short raw)
+    {
+        switch (raw)
+        {
+            case 0:
+                return SubscriptionType.SHARED;
+            case 1:
+                return SubscriptionType.KEY_SHARED;
+            case 2:
+                return SubscriptionType.MULTICAST;
+            default:
+                return null;
+        }
+    }
+
+    static String typeName(final SubscriptionType type)
+    {
+        return type.name().toLowerCase();
+    }
+
+    private KeyState keyState(final Subscription subscription, final int keyHash)
+    {
+        KeyState ks = subscription.keys.get(keyHash);
+        if (ks == null)
+        {
+            ks = freeKeyStates;
+            if (ks == null)
+            {
+                ks = new KeyState();
+            }
+            else
+            {
+                freeKeyStates = ks.nextFree;
+                ks.nextFree = null;
+            }
+            ks.keyHash = keyHash;
+            subscription.keys.put(keyHash, ks);
+        }
+        return ks;
+    }
+
+    private void releaseKeyStateIfIdle(final Subscription subscription, final KeyState ks)
+    {
+        if (ks.outstanding == 0 && ks.delayed == 0)
+        {
+            subscription.keys.remove(ks.keyHash);
+            ks.holder = null;
+            ks.nextFree = freeKeyStates;
+            freeKeyStates = ks;
+        }
+    }
+
+    private Message allocateMessage()
+    {
+        Message m = freeMessages;
+        if (m == null)
+        {
+            return new Message();
+        }
+        freeMessages = m.nextFree;
+        m.nextFree = null;
+        return m;
+    }
+
+    private void releaseMessage(final Message m)
+    {
+        m.reset();
+        m.nextFree = freeMessages;
+        freeMessages = m;
+    }
+
+    private Delivery allocateDelivery(final Subscription subscription, final Message m)
+    {
+        Delivery d = freeDeliveries;
+        if (d == null)
+        {
+            d = new Delivery();
+        }
+        else
+        {
+            freeDeliveries = d.next;
+            d.next = null;
+        }
+        d.subscription = subscription;
+        d.message = m;
+        d.nextOfMessage = m.firstDelivery;
+        m.firstDelivery = d;
+        m.deliveries++;
+        return d;
+    }
+
+    private void releaseDelivery(final Delivery d)
+    {
+        d.reset();
+        d.next = freeDeliveries;
+        freeDeliveries = d;
+    }
+
+    // =====================================================================================================
+    // state hash
+    // =====================================================================================================
+
+    /**
+     * A hash of everything that determines future behaviour. Replaying the journal into a fresh engine must
+     * give the same value as the engine that wrote it.
+     */
+    public long stateHash()
+    {
+        final Hasher h = new Hasher();
+        h.add(nowMs).add(nextTopicId).add(nextConsumerId).add(nextLedgerId).add(nextSequence)
+            .add(liveMessages).add(liveBytes).add(startCount).add(nextDeadlineMs);
+        for (final Topic topic : topics)
+        {
+            h.add(topic.id).add(topic.name).add(topic.partitionCount);
+            for (int p = 0; p < topic.partitionCount; p++)
+            {
+                h.add(topic.owned[p] ? 1 : 0).add(topic.ledger[p]).add(topic.nextEntry[p]).add(topic.messages[p].size());
+                final long[] sum = {0};
+                topic.messages[p].forEach((entry, m) -> sum[0] += messageHash(m));
+                h.add(sum[0]);
+            }
+            for (final Subscription s : topic.subscriptions)
+            {
+                h.add(s.name).add(s.type.ordinal()).add(s.ackTimeoutMs).add(s.nackDelayMs).add(s.maxDeliveries)
+                    .add(s.maxInFlightPerKey).add(s.roundRobin).add(s.redeliveries).add(s.deadLettered);
+                hashList(h, s.pending);
+                hashList(h, s.delayed);
+                hashList(h, s.outstanding);
+                for (final Consumer c : s.consumers)
+                {
+                    h.add(c.id).add(c.sessionId).add(c.name).add(c.permits).add(c.outstanding).add(c.ownedCount);
+                    hashList(h, c.multicastPending);
+                }
+                final long[] keySum = {0};
+                s.keys.forEach((hash, ks) -> keySum[0] += Murmur3.fmix64(
+                    ks.keyHash * 31L + (ks.holder == null ? 0 : ks.holder.id) * 17L + ks.outstanding * 7L + ks.delayed));
+                h.add(keySum[0]);
+            }
+        }
+        return h.value;
+    }
+
+    private static void hashList(final Hasher h, final DeliveryList list)
+    {
+        h.add(list.size);
+        for (Delivery d = list.head; d != null; d = d.next)
+        {
+            h.add(d.message.sequence).add(d.state).add(d.deliveryCount).add(d.dueMs)
+                .add(d.consumer == null ? 0 : d.consumer.id);
+        }
+    }
+
+    private static long messageHash(final Message m)
+    {
+        final Hasher h = new Hasher();
+        h.add(m.partition).add(m.ledger).add(m.entry).add(m.sequence).add(m.publishTimeMs).add(m.keyHash)
+            .add(m.keyOffset).add(m.keyLength).add(m.attributeCount).add(m.payloadBytes).add(m.deliveries);
+        for (int i = 0; i < m.dataLength; i++)
+        {
+            h.add(m.data[i]);
+        }
+        for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
+        {
+            h.add(d.subscription.name).add(d.state).add(d.deliveryCount).add(d.dueMs).add(d.consumer == null ? 0 : d.consumer.id);
+        }
+        return h.value;
+    }
+
+    private static final class Hasher
+    {
+        long value = 0x6a09e667f3bcc909L;
+
+        Hasher add(final long x)
+        {
+            value = Murmur3.fmix64(value * 0x9E3779B97F4A7C15L + x);
+            return this;
+        }
+
+        Hasher add(final String s)
+        {
+            return add(s.hashCode()).add(s.length());
+        }
+    }
+
+    /**
+     * For tests: names of the topics, in creation order.
+     */
+    List<String> topicNames()
+    {
+        final ArrayList<String> names = new ArrayList<>();
+        for (final Topic topic : topics)
+        {
+            names.add(topic.name);
+        }
+        return names;
+    }
+}

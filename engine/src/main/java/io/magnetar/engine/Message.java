@@ -1,0 +1,57 @@
+package io.magnetar.engine;
+
+/**
+ * One stored message: id, key, attributes and the head of its chain of deliveries. Pooled.
+ * <p>
+ * {@code data} holds each attribute as {@code [u16 nameLength][name][u16 valueLength][value]} (little endian),
+ * then the key bytes at {@link #keyOffset}: the order in which they arrive on the wire.
+ */
+final class Message
+{
+    Topic topic;
+    int partition;
+    long ledger;
+    long entry;
+    long sequence;
+    long publishTimeMs;
+    int keyHash;
+    int keyOffset;
+    int keyLength;
+    int attributeCount;
+    int dataLength;
+    byte[] data = new byte[64];
+    /** payload bytes counted against the backlog: key + attribute names and values. */
+    int payloadBytes;
+    /** live deliveries; the message is deleted when this reaches zero. */
+    int deliveries;
+    Delivery firstDelivery;
+    Message nextFree;
+
+    void ensureCapacity(final int capacity)
+    {
+        if (data.length < capacity)
+        {
+            data = java.util.Arrays.copyOf(data, Math.max(capacity, data.length * 2));
+        }
+    }
+
+    int getU16(final int index)
+    {
+        return (data[index] & 0xff) | (data[index + 1] & 0xff) << 8;
+    }
+
+    void putU16(final int index, final int value)
+    {
+        data[index] = (byte)value;
+        data[index + 1] = (byte)(value >>> 8);
+    }
+
+    void reset()
+    {
+        topic = null;
+        firstDelivery = null;
+        deliveries = 0;
+        dataLength = 0;
+        nextFree = null;
+    }
+}

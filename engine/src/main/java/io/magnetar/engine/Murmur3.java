@@ -1,0 +1,89 @@
+package io.magnetar.engine;
+
+/**
+ * MurmurHash3 x86 32-bit, seed 0, over bytes: the function behind Apache Pulsar's {@code Murmur3_32Hash}
+ * (Guava's {@code murmur3_32_fixed}). SPEC 1: {@code partition = (murmur3_32(utf8(key)) & 0x7fffffff) % partitions}.
+ */
+public final class Murmur3
+{
+    private static final int C1 = 0xcc9e2d51;
+    private static final int C2 = 0x1b873593;
+
+    private Murmur3()
+    {
+    }
+
+    public static int hash32(final byte[] data, final int offset, final int length)
+    {
+        int h1 = 0;
+        final int end = offset + (length & ~3);
+        for (int i = offset; i < end; i += 4)
+        {
+            int k1 = (data[i] & 0xff) | (data[i + 1] & 0xff) << 8 | (data[i + 2] & 0xff) << 16 | (data[i + 3] & 0xff) << 24;
+            k1 *= C1;
+            k1 = Integer.rotateLeft(k1, 15);
+            k1 *= C2;
+            h1 ^= k1;
+            h1 = Integer.rotateLeft(h1, 13);
+            h1 = h1 * 5 + 0xe6546b64;
+        }
+
+        int k1 = 0;
+        switch (length & 3)
+        {
+            case 3:
+                k1 ^= (data[end + 2] & 0xff) << 16;
+                // fall through
+            case 2:
+                k1 ^= (data[end + 1] & 0xff) << 8;
+                // fall through
+            case 1:
+                k1 ^= data[end] & 0xff;
+                k1 *= C1;
+                k1 = Integer.rotateLeft(k1, 15);
+                k1 *= C2;
+                h1 ^= k1;
+                // fall through
+            default:
+                break;
+        }
+
+        h1 ^= length;
+        return fmix32(h1);
+    }
+
+    /**
+     * @return the non-negative key hash used for partitioning and key_shared affinity.
+     */
+    public static int keyHash(final byte[] data, final int offset, final int length)
+    {
+        return hash32(data, offset, length) & 0x7fffffff;
+    }
+
+    public static int partition(final int keyHash, final int partitions)
+    {
+        return keyHash % partitions;
+    }
+
+    public static int fmix32(final int value)
+    {
+        int h = value;
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
+        h ^= h >>> 16;
+        return h;
+    }
+
+    public static long fmix64(final long value)
+    {
+        long k = value;
+        k ^= k >>> 33;
+        k *= 0xff51afd7ed558ccdL;
+        k ^= k >>> 33;
+        k *= 0xc4ceb93fe53e87ecL;
+        k ^= k >>> 33;
+        return k;
+    }
+}

@@ -1,0 +1,90 @@
+package io.magnetar.engine;
+
+import java.util.ArrayList;
+
+import io.magnetar.codecs.SubscriptionType;
+import org.agrona.collections.Int2ObjectHashMap;
+
+/**
+ * A subscription of one topic and its delivery state.
+ */
+final class Subscription
+{
+    final Topic topic;
+    final String name;
+    final SubscriptionType type;
+    final long ackTimeoutMs;
+    final long nackDelayMs;
+    final int maxDeliveries;
+    final int maxInFlightPerKey;
+    final String deadLetterTopic;
+
+    final ArrayList<Consumer> consumers = new ArrayList<>();
+    /** shared, key_shared: deliveries waiting to be sent; multicast: messages not yet assigned to any consumer. */
+    final DeliveryList pending = new DeliveryList();
+    /** nacked deliveries in order of their due time. */
+    final DeliveryList delayed = new DeliveryList();
+    /** sent, unacked deliveries in order of their ack deadline. */
+    final DeliveryList outstanding = new DeliveryList();
+
+    /** key_shared only. */
+    final HashRing ring = new HashRing();
+    final Int2ObjectHashMap<KeyState> keys = new Int2ObjectHashMap<>();
+
+    int roundRobin;
+    boolean dirty;
+    long redeliveries;
+    long deadLettered;
+
+    Subscription(
+        final Topic topic,
+        final String name,
+        final SubscriptionType type,
+        final long ackTimeoutMs,
+        final long nackDelayMs,
+        final int maxDeliveries,
+        final int maxInFlightPerKey)
+    {
+        this.topic = topic;
+        this.name = name;
+        this.type = type;
+        this.ackTimeoutMs = ackTimeoutMs;
+        this.nackDelayMs = nackDelayMs;
+        this.maxDeliveries = maxDeliveries;
+        this.maxInFlightPerKey = maxInFlightPerKey;
+        this.deadLetterTopic = topic.name + "." + name + ".dlq";
+    }
+
+    boolean sameOptions(final long ackTimeoutMs, final long nackDelayMs, final int maxDeliveries, final int maxInFlightPerKey)
+    {
+        return this.ackTimeoutMs == ackTimeoutMs && this.nackDelayMs == nackDelayMs &&
+            this.maxDeliveries == maxDeliveries && this.maxInFlightPerKey == maxInFlightPerKey;
+    }
+
+    long nextDueMs()
+    {
+        long due = Long.MAX_VALUE;
+        if (ackTimeoutMs > 0 && outstanding.head != null)
+        {
+            due = outstanding.head.dueMs;
+        }
+        if (delayed.head != null)
+        {
+            due = Math.min(due, delayed.head.dueMs);
+        }
+        return due;
+    }
+
+    long backlog()
+    {
+        long backlog = pending.size + delayed.size;
+        if (type == SubscriptionType.MULTICAST)
+        {
+            for (int i = 0, n = consumers.size(); i < n; i++)
+            {
+                backlog += consumers.get(i).multicastPending.size;
+            }
+        }
+        return backlog;
+    }
+}

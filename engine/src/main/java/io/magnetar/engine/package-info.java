@@ -1,0 +1,7 @@
+/**
+ * The Magnetar engine: a pure, single-threaded, deterministic state machine. SBE commands in
+ * ({@link io.magnetar.engine.CommandHandler}), SBE events out ({@link io.magnetar.engine.EventListener}).
+ * This package must not import Disruptor, Chronicle, Aeron, java.io or java.nio channels, nor read a clock:
+ * a test holds that line. The journal and pipeline live in the sub-packages.
+ */
+package io.magnetar.engine;
