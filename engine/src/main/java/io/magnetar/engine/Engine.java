@@ -991,6 +991,10 @@ public final class Engine implements CommandHandler
                 batchBytes += keyLength + attributeBytes;
                 index++;
             }
+            if (d.limit() > frame.capacity())
+            {
+                throw new IndexOutOfBoundsException("frame ends at " + frame.capacity() + " but its data runs to " + d.limit());
+            }
         }
         catch (final RuntimeException ex)
         {
