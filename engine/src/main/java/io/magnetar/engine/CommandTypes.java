@@ -8,7 +8,10 @@ import io.magnetar.codecs.ListTopicsDecoder;
  */
 public final class CommandTypes
 {
-    /** Lowest and highest template ids a client may send. */
+    /** Session commands (Connect, Heartbeat, Disconnect): handled by the transport, never sequenced. */
+    public static final int SESSION_MIN = 1;
+    public static final int SESSION_MAX = 9;
+    /** Lowest and highest template ids of client commands, which the transport sequences into the engine. */
     public static final int CLIENT_MIN = 10;
     public static final int CLIENT_MAX = 49;
     /** Internal commands: stamped by the node itself, never accepted from the wire. */
@@ -25,6 +28,11 @@ public final class CommandTypes
     public static boolean isQuery(final int templateId)
     {
         return templateId == DescribeTopicDecoder.TEMPLATE_ID || templateId == ListTopicsDecoder.TEMPLATE_ID;
+    }
+
+    public static boolean isSessionCommand(final int templateId)
+    {
+        return templateId >= SESSION_MIN && templateId <= SESSION_MAX;
     }
 
     public static boolean isClientCommand(final int templateId)
