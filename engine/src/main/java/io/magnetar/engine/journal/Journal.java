@@ -1,0 +1,352 @@
+package io.magnetar.engine.journal;
+
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.rollcycles.LargeRollCycles;
+import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+
+import java.io.File;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The command journal: a Chronicle Queue of SBE {@code JournalEntry} records, one document each.
+ * <p>
+ * <b>Writing.</b> One thread appends ({@link #append}) and ends each batch with {@link #endOfBatch()}: under
+ * {@link Durability#SYNC} that forces the batch to disk once (group commit); under {@link Durability#ASYNC}
+ * the mapped write is all there is. The appender is bound to the first thread that appends; appending
+ * allocates nothing in steady state.
+ * <p>
+ * <b>Reading.</b> {@link #replay} (any thread, before or while appending) verifies every record and stops at
+ * the first one that is not intact; {@link #newReader} gives a reader to drive step by step.
+ * <p>
+ * {@link #close()} must not race with an append: stop the writer thread first.
+ */
+public final class Journal implements AutoCloseable
+{
+    /**
+     * System property that, when absent, this class sets to {@code true} before building a queue so that
+     * Chronicle never tries to reach its analytics host.
+     */
+    public static final String CHRONICLE_ANALYTICS_DISABLE_PROP_NAME = "chronicle.analytics.disable";
+
+    /**
+     * System property that, when absent, this class sets to {@code true} before building a queue so that
+     * Chronicle does not print its release-notes banner into the broker's log.
+     */
+    public static final String CHRONICLE_ANNOUNCER_DISABLE_PROP_NAME = "chronicle.announcer.disable";
+
+    static
+    {
+        disableChronicleAnalytics();
+    }
+
+    /**
+     * Roll cycle used when none is given: one file per day.
+     */
+    public static final RollCycle DEFAULT_ROLL_CYCLE = RollCycles.FAST_DAILY;
+
+    private final File dir;
+    private final Durability durability;
+    private final SingleChronicleQueue queue;
+    private final JournalEntryFormat format = new JournalEntryFormat();
+    private final AtomicLong appendCount = new AtomicLong();
+    private final AtomicLong syncCount = new AtomicLong();
+    private final AtomicLong lastIndexAppended = new AtomicLong(-1);
+    private ExpandableArrayBuffer scratch;
+    private ExcerptAppender appender;
+    private boolean unsynced;
+    private volatile boolean closed;
+
+    /**
+     * Open (or create) the journal in {@code dir} with the default roll cycle.
+     *
+     * @param dir        directory of the queue files.
+     * @param durability when an append counts as durable.
+     */
+    public Journal(final File dir, final Durability durability)
+    {
+        this(dir, DEFAULT_ROLL_CYCLE, durability);
+    }
+
+    /**
+     * Open (or create) the journal in {@code dir}.
+     *
+     * @param dir        directory of the queue files.
+     * @param rollCycle  how often Chronicle starts a new file.
+     * @param durability when an append counts as durable.
+     */
+    public Journal(final File dir, final RollCycle rollCycle, final Durability durability)
+    {
+        disableChronicleAnalytics();
+        this.dir = dir;
+        this.durability = durability;
+        this.queue = SingleChronicleQueueBuilder.binary(dir)
+            .rollCycle(rollCycle)
+            .syncMode(durability == Durability.SYNC ? SyncMode.SYNC : SyncMode.NONE)
+            .build();
+    }
+
+    /**
+     * Set {@code chronicle.analytics.disable=true} and {@code chronicle.announcer.disable=true} unless the
+     * properties are already set. Must run before Chronicle's classes initialise to have an effect: this
+     * class calls it when it is initialised, before it touches any Chronicle class.
+     */
+    public static void disableChronicleAnalytics()
+    {
+        if (null == System.getProperty(CHRONICLE_ANALYTICS_DISABLE_PROP_NAME))
+        {
+            System.setProperty(CHRONICLE_ANALYTICS_DISABLE_PROP_NAME, "true");
+        }
+        if (null == System.getProperty(CHRONICLE_ANNOUNCER_DISABLE_PROP_NAME))
+        {
+            System.setProperty(CHRONICLE_ANNOUNCER_DISABLE_PROP_NAME, "true");
+        }
+    }
+
+    /**
+     * Find a Chronicle roll cycle by name ({@code FAST_DAILY}, {@code FAST_HOURLY}, {@code LARGE_DAILY},
+     * {@code TEST_SECONDLY}, ...), case-insensitive.
+     *
+     * @param name of a constant of {@link RollCycles}, {@link LargeRollCycles} or {@link TestRollCycles}.
+     * @return the roll cycle.
+     * @throws IllegalArgumentException if there is no such roll cycle.
+     */
+    public static RollCycle rollCycle(final String name)
+    {
+        final String upper = name.trim().toUpperCase(Locale.ROOT);
+        for (final RollCycles cycle : RollCycles.values())
+        {
+            if (cycle.name().equals(upper))
+            {
+                return cycle;
+            }
+        }
+        for (final LargeRollCycles cycle : LargeRollCycles.values())
+        {
+            if (cycle.name().equals(upper))
+            {
+                return cycle;
+            }
+        }
+        for (final TestRollCycles cycle : TestRollCycles.values())
+        {
+            if (cycle.name().equals(upper))
+            {
+                return cycle;
+            }
+        }
+
+        throw new IllegalArgumentException("unknown roll cycle: " + name);
+    }
+
+    /**
+     * Append one complete, sealed JournalEntry record as one document.
+     *
+     * @param buffer holding the record (see {@link JournalEntryFormat}).
+     * @param offset of the record.
+     * @param length of the record.
+     * @return the journal index of the document.
+     */
+    public long append(final DirectBuffer buffer, final int offset, final int length)
+    {
+        final ExcerptAppender appender = appender();
+        try (DocumentContext dc = appender.writingDocument())
+        {
+            try
+            {
+                final Bytes<?> bytes = dc.wire().bytes();
+                final byte[] array = buffer.byteArray();
+                if (null != array)
+                {
+                    bytes.write(array, (int)buffer.wrapAdjustment() + offset, length);
+                }
+                else
+                {
+                    bytes.unsafeWrite(buffer.addressOffset() + offset, length);
+                }
+            }
+            catch (final RuntimeException | Error ex)
+            {
+                dc.rollbackOnClose();
+                throw ex;
+            }
+        }
+
+        final long index = appender.lastIndexAppended();
+        unsynced = true;
+        lastIndexAppended.lazySet(index);
+        appendCount.lazySet(appendCount.get() + 1);
+
+        return index;
+    }
+
+    /**
+     * Build a record around a command (copying it) and append it. For tools and tests; the pipeline lays
+     * records out in its ring slots instead.
+     *
+     * @return the journal index of the document.
+     */
+    public long appendCommand(
+        final long sessionId,
+        final long timestampMs,
+        final DirectBuffer command,
+        final int commandOffset,
+        final int commandLength)
+    {
+        if (null == scratch)
+        {
+            scratch = new ExpandableArrayBuffer(JournalEntryFormat.HEADER_LENGTH + commandLength);
+        }
+        final int length = format.encode(scratch, 0, timestampMs, sessionId, command, commandOffset, commandLength);
+
+        return append(scratch, 0, length);
+    }
+
+    /**
+     * End of a batch: under {@link Durability#SYNC} force everything appended since the last call to disk
+     * (one msync for the whole batch); under {@link Durability#ASYNC} nothing to do.
+     *
+     * @return true if a sync was performed.
+     */
+    public boolean endOfBatch()
+    {
+        if (unsynced && durability == Durability.SYNC)
+        {
+            appender.sync();
+            unsynced = false;
+            syncCount.lazySet(syncCount.get() + 1);
+            return true;
+        }
+
+        unsynced = false;
+        return false;
+    }
+
+    /**
+     * Replay every entry from the start, verifying each; stops before the first bad record.
+     *
+     * @param handler for intact entries, in journal order.
+     * @return what was found.
+     */
+    public ReplayResult replay(final JournalReader.Handler handler)
+    {
+        return replay(-1, handler);
+    }
+
+    /**
+     * Replay every entry from {@code fromIndex} (inclusive; negative for the start), verifying each; stops
+     * before the first bad record.
+     *
+     * @param fromIndex journal index to start at, or -1 for the start.
+     * @param handler   for intact entries, in journal order.
+     * @return what was found.
+     */
+    public ReplayResult replay(final long fromIndex, final JournalReader.Handler handler)
+    {
+        try (JournalReader reader = newReader(fromIndex))
+        {
+            return reader.replay(handler);
+        }
+    }
+
+    /**
+     * @param fromIndex journal index to start at, or -1 for the start.
+     * @return a new reader; close it when done.
+     */
+    public JournalReader newReader(final long fromIndex)
+    {
+        return new JournalReader(queue, fromIndex);
+    }
+
+    /**
+     * @return index of the last document appended through this instance, or -1 if none was (readable from
+     * any thread).
+     */
+    public long lastIndexAppended()
+    {
+        return lastIndexAppended.get();
+    }
+
+    /**
+     * @return records appended through this instance (readable from any thread).
+     */
+    public long appendCount()
+    {
+        return appendCount.get();
+    }
+
+    /**
+     * @return syncs performed by {@link #endOfBatch()} (readable from any thread).
+     */
+    public long syncCount()
+    {
+        return syncCount.get();
+    }
+
+    /**
+     * @return the durability mode.
+     */
+    public Durability durability()
+    {
+        return durability;
+    }
+
+    /**
+     * @return directory of the queue files.
+     */
+    public File dir()
+    {
+        return dir;
+    }
+
+    /**
+     * @return true once closed.
+     */
+    public boolean isClosed()
+    {
+        return closed;
+    }
+
+    /**
+     * Close the appender and the queue. Call after the writing thread has stopped.
+     */
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+
+        if (null != appender)
+        {
+            appender.singleThreadedCheckReset();
+            appender.close();
+            appender = null;
+        }
+        queue.close();
+    }
+
+    private ExcerptAppender appender()
+    {
+        if (null == appender)
+        {
+            if (closed)
+            {
+                throw new IllegalStateException("journal closed: " + dir);
+            }
+            appender = queue.createAppender();
+        }
+
+        return appender;
+    }
+}

@@ -1,0 +1,82 @@
+package io.magnetar.engine.pipeline;
+
+import io.magnetar.engine.journal.JournalEntryFormat;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+
+/**
+ * One preallocated ring entry. Its buffer holds a journal record ({@link JournalEntryFormat}): the
+ * JournalEntry header followed by the command frame at {@link JournalEntryFormat#COMMAND_OFFSET}. The buffer
+ * grows when a command does not fit and keeps its size.
+ * <p>
+ * Written by the sequencer, then read by the handlers; valid only while a handler owns the sequence.
+ */
+public final class CommandSlot
+{
+    final ExpandableArrayBuffer buffer;
+    int length;
+    long sessionId;
+    long timestampMs;
+    int templateId;
+
+    CommandSlot(final int initialCapacity)
+    {
+        buffer = new ExpandableArrayBuffer(initialCapacity);
+    }
+
+    /**
+     * @return the buffer holding the record (header at 0, command at {@link JournalEntryFormat#COMMAND_OFFSET}).
+     */
+    public DirectBuffer buffer()
+    {
+        return buffer;
+    }
+
+    /**
+     * @return offset of the command frame in {@link #buffer()}.
+     */
+    public int commandOffset()
+    {
+        return JournalEntryFormat.COMMAND_OFFSET;
+    }
+
+    /**
+     * @return length of the command frame.
+     */
+    public int commandLength()
+    {
+        return length;
+    }
+
+    /**
+     * @return length of the whole journal record: header and command.
+     */
+    public int recordLength()
+    {
+        return JournalEntryFormat.HEADER_LENGTH + length;
+    }
+
+    /**
+     * @return the session the command came from (0 for internal commands).
+     */
+    public long sessionId()
+    {
+        return sessionId;
+    }
+
+    /**
+     * @return the time the sequencer stamped.
+     */
+    public long timestampMs()
+    {
+        return timestampMs;
+    }
+
+    /**
+     * @return the command's SBE template id, or -1 when the frame is shorter than a message header.
+     */
+    public int templateId()
+    {
+        return templateId;
+    }
+}

@@ -1,0 +1,285 @@
+package io.magnetar.engine.pipeline;
+
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.Sequence;
+import io.magnetar.codecs.MessageHeaderDecoder;
+import io.magnetar.codecs.MessageHeaderEncoder;
+import io.magnetar.codecs.NodeStartedEncoder;
+import io.magnetar.codecs.SessionClosedEncoder;
+import io.magnetar.codecs.TickEncoder;
+import io.magnetar.engine.journal.JournalEntryFormat;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.EpochClock;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
+/**
+ * The single producer into the pipeline's ring: it stamps each command with the session it came from and
+ * the node's time, and it injects a {@code Tick} when the engine's next deadline has come.
+ * <p>
+ * <b>One thread only.</b> {@link #offer}, {@link #offerSessionClosed} and {@link #doWork} must all be called
+ * from the same thread (the ingress agent's duty cycle), which must start after {@link Pipeline#start()}
+ * returned (e.g. started by the thread that called it, or after observing {@link Pipeline#isRunning()}).
+ * <p>
+ * <b>Back-pressure is a return value:</b> when the ring is full, or the pipeline is not running, the offer
+ * returns false at once; it never blocks and never queues elsewhere. Check {@link Pipeline#isFailed()} to
+ * tell a failed pipeline from a busy one.
+ * <p>
+ * <b>Time</b> comes from the context's {@link EpochClock} and never goes backwards in the journal: a stamp is
+ * {@code max(clock.time(), previous stamp)}, and after a restart the previous stamp is the journal's last one.
+ * <p>
+ * Allocation free.
+ */
+public final class Sequencer
+{
+    private static final int TEMPLATE_ID_OFFSET = MessageHeaderDecoder.templateIdEncodingOffset();
+    private static final int TICK_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH + TickEncoder.BLOCK_LENGTH;
+    private static final int SESSION_CLOSED_LENGTH =
+        MessageHeaderEncoder.ENCODED_LENGTH + SessionClosedEncoder.BLOCK_LENGTH;
+    private static final int NODE_STARTED_LENGTH =
+        MessageHeaderEncoder.ENCODED_LENGTH + NodeStartedEncoder.BLOCK_LENGTH;
+
+    private final RingBuffer<CommandSlot> ringBuffer;
+    private final EpochClock clock;
+    private final int maxCommandLength;
+    private final Sequence appliedSequence;
+    private final AtomicLong nextDeadlineMs;
+    private final FailStopExceptionHandler failStop;
+    private final JournalEntryFormat format = new JournalEntryFormat();
+    private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
+    private final TickEncoder tickEncoder = new TickEncoder();
+    private final SessionClosedEncoder sessionClosedEncoder = new SessionClosedEncoder();
+    private final NodeStartedEncoder nodeStartedEncoder = new NodeStartedEncoder();
+    private volatile boolean accepting;
+    private long lastTimestampMs = Long.MIN_VALUE;
+    private long tickSequence = -1;
+    private long ticks;
+
+    Sequencer(
+        final RingBuffer<CommandSlot> ringBuffer,
+        final EpochClock clock,
+        final int maxCommandLength,
+        final Sequence appliedSequence,
+        final AtomicLong nextDeadlineMs,
+        final FailStopExceptionHandler failStop)
+    {
+        this.ringBuffer = ringBuffer;
+        this.clock = clock;
+        this.maxCommandLength = maxCommandLength;
+        this.appliedSequence = appliedSequence;
+        this.nextDeadlineMs = nextDeadlineMs;
+        this.failStop = failStop;
+    }
+
+    /**
+     * Sequence one command frame from a session.
+     *
+     * @param sessionId the session it came from (transport sessions are non-zero; 0 is the node itself).
+     * @param buffer    holding the frame (a {@code magnetar-protocol} message with its header).
+     * @param offset    of the frame.
+     * @param length    of the frame, at most {@link PipelineContext#maxCommandLength()}.
+     * @return true if sequenced; false if the ring is full or the pipeline is not running (try again later,
+     * or answer the client that the node is unavailable).
+     * @throws IllegalArgumentException if {@code length} is negative or over the limit (the transport must
+     *                                  reject such frames before offering them).
+     */
+    public boolean offer(final long sessionId, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < 0 || length > maxCommandLength)
+        {
+            throw new IllegalArgumentException("command length " + length + " not in 0.." + maxCommandLength);
+        }
+
+        if (!isAccepting())
+        {
+            return false;
+        }
+
+        final long sequence;
+        try
+        {
+            sequence = ringBuffer.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return false;
+        }
+
+        final CommandSlot slot = ringBuffer.get(sequence);
+        try
+        {
+            slot.buffer.putBytes(JournalEntryFormat.COMMAND_OFFSET, buffer, offset, length);
+        }
+        catch (final Throwable ex)
+        {
+            // the claimed sequence can never be published with a valid command: nothing after it can run
+            failStop.fail(ex, sequence);
+            throw ex;
+        }
+
+        final int templateId = length >= MessageHeaderDecoder.ENCODED_LENGTH ?
+            buffer.getShort(offset + TEMPLATE_ID_OFFSET, LITTLE_ENDIAN) & 0xFFFF : -1;
+        publish(sequence, slot, sessionId, templateId, length);
+
+        return true;
+    }
+
+    /**
+     * Sequence a {@code SessionClosed} command (stamped by the node, session 0): the transport lost or closed
+     * a session and its consumers must be detached.
+     *
+     * @param closedSessionId the session that is gone.
+     * @return true if sequenced; false if the ring is full or the pipeline is not running.
+     */
+    public boolean offerSessionClosed(final long closedSessionId)
+    {
+        if (!isAccepting())
+        {
+            return false;
+        }
+
+        final long sequence;
+        try
+        {
+            sequence = ringBuffer.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return false;
+        }
+
+        final CommandSlot slot = ringBuffer.get(sequence);
+        sessionClosedEncoder
+            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .closedSessionId(closedSessionId);
+        publish(sequence, slot, 0, SessionClosedEncoder.TEMPLATE_ID, SESSION_CLOSED_LENGTH);
+
+        return true;
+    }
+
+    /**
+     * One duty cycle: inject a {@code Tick} if the engine's next deadline has come. At most one tick is in
+     * flight: the next one waits until the engine has applied it and published its new deadline.
+     *
+     * @return 1 if a tick was sequenced, else 0.
+     */
+    public int doWork()
+    {
+        if (!isAccepting())
+        {
+            return 0;
+        }
+
+        if (appliedSequence.get() < tickSequence)
+        {
+            return 0;
+        }
+
+        final long deadlineMs = nextDeadlineMs.get();
+        if (deadlineMs == Long.MAX_VALUE || Math.max(clock.time(), lastTimestampMs) < deadlineMs)
+        {
+            return 0;
+        }
+
+        final long sequence;
+        try
+        {
+            sequence = ringBuffer.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return 0;
+        }
+
+        final CommandSlot slot = ringBuffer.get(sequence);
+        tickEncoder
+            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .deadlineMs(deadlineMs);
+        publish(sequence, slot, 0, TickEncoder.TEMPLATE_ID, TICK_LENGTH);
+        tickSequence = sequence;
+        ticks++;
+
+        return 1;
+    }
+
+    /**
+     * @return true while offers can succeed (started, not closing, not failed).
+     */
+    public boolean isAccepting()
+    {
+        return accepting && !failStop.isFailed();
+    }
+
+    /**
+     * @return ticks injected by this sequencer.
+     */
+    public long ticks()
+    {
+        return ticks;
+    }
+
+    /**
+     * @return the last time stamp given to a command, or {@link Long#MIN_VALUE} if none yet.
+     */
+    public long lastTimestampMs()
+    {
+        return lastTimestampMs;
+    }
+
+    /**
+     * @return free slots in the ring now.
+     */
+    public long remainingCapacity()
+    {
+        return ringBuffer.remainingCapacity();
+    }
+
+    void accepting(final boolean accepting)
+    {
+        this.accepting = accepting;
+    }
+
+    void lastTimestampMs(final long timestampMs)
+    {
+        lastTimestampMs = timestampMs;
+    }
+
+    boolean offerNodeStarted(final long startCount)
+    {
+        final long sequence;
+        try
+        {
+            sequence = ringBuffer.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return false;
+        }
+
+        final CommandSlot slot = ringBuffer.get(sequence);
+        nodeStartedEncoder
+            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .startCount(startCount);
+        publish(sequence, slot, 0, NodeStartedEncoder.TEMPLATE_ID, NODE_STARTED_LENGTH);
+
+        return true;
+    }
+
+    private void publish(
+        final long sequence, final CommandSlot slot, final long sessionId, final int templateId, final int length)
+    {
+        final long now = clock.time();
+        final long timestampMs = now > lastTimestampMs ? now : lastTimestampMs;
+        lastTimestampMs = timestampMs;
+
+        format.writeHeader(slot.buffer, 0, timestampMs, sessionId, length);
+        slot.length = length;
+        slot.sessionId = sessionId;
+        slot.timestampMs = timestampMs;
+        slot.templateId = templateId;
+        ringBuffer.publish(sequence);
+    }
+}
