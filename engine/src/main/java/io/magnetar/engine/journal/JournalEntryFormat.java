@@ -25,7 +25,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * a buffer at that offset, {@link #writeHeader stamp} it, and later {@link #sealChecksum seal} it: bytes
  * {@code [0, HEADER_LENGTH + commandLength)} are then a complete record, appended with one write.
  * <p>
- * The checksum is the CRC32C ({@link CRC32C}) of the command bytes, as the schema defines it.
+ * The checksum is the CRC32C ({@link CRC32C}) of the stamp (timestampMs and sessionId, the first 16 bytes of the
+ * block) followed by the command bytes, so a damaged stamp is caught as surely as a damaged command.
  * <p>
  * An instance holds flyweights and a checksum engine: not thread safe, one per thread. It allocates
  * nothing after construction.
@@ -74,6 +75,10 @@ public final class JournalEntryFormat
     private final JournalEntryEncoder entryEncoder = new JournalEntryEncoder();
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
     private final JournalEntryDecoder entryDecoder = new JournalEntryDecoder();
+    private static final int STAMP_OFFSET =
+        MessageHeaderEncoder.ENCODED_LENGTH + JournalEntryEncoder.timestampMsEncodingOffset();
+    private static final int STAMP_LENGTH = 16;
+
     private final CRC32C crc = new CRC32C();
     private byte[] scratch;
 
@@ -118,7 +123,7 @@ public final class JournalEntryFormat
      */
     public int sealChecksum(final MutableDirectBuffer buffer, final int offset, final int commandLength)
     {
-        final int value = checksum(buffer, offset + COMMAND_OFFSET, commandLength);
+        final int value = recordChecksum(buffer, offset, offset + COMMAND_OFFSET, commandLength);
         buffer.putInt(offset + CHECKSUM_OFFSET, value, LITTLE_ENDIAN);
         return value;
     }
@@ -149,6 +154,23 @@ public final class JournalEntryFormat
     public int checksum(final DirectBuffer buffer, final int offset, final int length)
     {
         crc.reset();
+        update(buffer, offset, length);
+        return (int)crc.getValue();
+    }
+
+    /**
+     * CRC32C of a record's stamp (timestampMs, sessionId) and its command.
+     */
+    private int recordChecksum(final DirectBuffer buffer, final int recordOffset, final int commandOffset, final int commandLength)
+    {
+        crc.reset();
+        update(buffer, recordOffset + STAMP_OFFSET, STAMP_LENGTH);
+        update(buffer, commandOffset, commandLength);
+        return (int)crc.getValue();
+    }
+
+    private void update(final DirectBuffer buffer, final int offset, final int length)
+    {
         final byte[] array = buffer.byteArray();
         if (null != array)
         {
@@ -169,8 +191,6 @@ public final class JournalEntryFormat
                 position += chunk;
             }
         }
-
-        return (int)crc.getValue();
     }
 
     /**
@@ -219,7 +239,7 @@ public final class JournalEntryFormat
 
         commandOffset = offset + commandStart;
         commandLength = (int)declaredLength;
-        final int actual = checksum(buffer, commandOffset, commandLength);
+        final int actual = recordChecksum(buffer, offset, commandOffset, commandLength);
         if (actual != checksum)
         {
             detail = "checksum mismatch: stored 0x" + Integer.toHexString(checksum) +

@@ -35,7 +35,10 @@ class JournalEntryFormatTest
         format.writeHeader(buffer, 0, 1_732_780_800_000L, 42L, command.length);
         final int checksum = format.sealChecksum(buffer, 0, command.length);
 
+        // the checksum covers the stamp (timestampMs, sessionId: little endian) and then the command
         final CRC32C crc = new CRC32C();
+        crc.update(java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            .putLong(1_732_780_800_000L).putLong(42L).array());
         crc.update(command);
         assertEquals((int)crc.getValue(), checksum);
 
@@ -82,6 +85,19 @@ class JournalEntryFormatTest
 
         assertEquals(JournalEntryFormat.Verdict.CHECKSUM_MISMATCH, format.decode(buffer, 0, length));
         assertTrue(format.detail().contains("checksum"));
+    }
+
+    @Test
+    void detectsFlippedStampByte()
+    {
+        for (int at = 8; at < 8 + 16; at++)
+        {
+            final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(256);
+            final int length = format.encode(buffer, 0, 1L, 2L, new UnsafeBuffer(randomBytes(40, 3)), 0, 40);
+            buffer.putByte(at, (byte)(buffer.getByte(at) ^ 0x10));
+            assertEquals(JournalEntryFormat.Verdict.CHECKSUM_MISMATCH, format.decode(buffer, 0, length),
+                "a flipped timestamp or session byte at " + at);
+        }
     }
 
     @Test
