@@ -174,7 +174,8 @@ class PipelineTest
         {
             assertEquals(0, journal.syncCount());
         }
-        assertEquals(count + 1, liveEvents.get());
+        // the handler records a command just before it emits that command's event: wait for the last event too
+        Await.until(() -> liveEvents.get() == count + 1, () -> "all events, got " + liveEvents.get());
 
         pipeline.close();
         final List<Integer> replayedTemplates = new ArrayList<>();
