@@ -1,0 +1,58 @@
+package io.magnetar.client;
+
+/**
+ * Message ids waiting to go out in one Ack (or Nack) frame of one consumer: a group is due when it holds
+ * {@code capacity} ids or its first id has waited {@code maxDelayNs}. Preallocated; agent thread only.
+ */
+final class AckBuffer
+{
+    final int[] partitions;
+    final long[] ledgers;
+    final long[] entries;
+    private final long maxDelayNs;
+    private int size;
+    private long firstAddedNs;
+
+    AckBuffer(final int capacity, final long maxDelayNs)
+    {
+        partitions = new int[capacity];
+        ledgers = new long[capacity];
+        entries = new long[capacity];
+        this.maxDelayNs = maxDelayNs;
+    }
+
+    int size()
+    {
+        return size;
+    }
+
+    boolean isFull()
+    {
+        return size == partitions.length;
+    }
+
+    /**
+     * Add an id; the buffer must not be full.
+     */
+    void add(final MessageId id, final long nowNs)
+    {
+        if (0 == size)
+        {
+            firstAddedNs = nowNs;
+        }
+        partitions[size] = id.partition();
+        ledgers[size] = id.ledger();
+        entries[size] = id.entry();
+        size++;
+    }
+
+    boolean isDue(final long nowNs)
+    {
+        return size > 0 && (size == partitions.length || nowNs - firstAddedNs >= maxDelayNs);
+    }
+
+    void clear()
+    {
+        size = 0;
+    }
+}
