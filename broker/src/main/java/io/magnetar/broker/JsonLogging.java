@@ -26,6 +26,11 @@ import java.util.logging.Logger;
 public final class JsonLogging
 {
     private static final JsonFormatter FORMATTER = new JsonFormatter();
+    /**
+     * Libraries whose INFO lines are start-up chatter (Jetty's component list, Javalin's banner lines): shown from
+     * {@code debug} on. Held here because JUL keeps loggers only weakly, and a collected logger loses its level.
+     */
+    private static final Logger[] CHATTY = { Logger.getLogger("org.eclipse.jetty"), Logger.getLogger("io.javalin") };
     private static volatile PrintStream out = System.out;
 
     private JsonLogging()
@@ -43,6 +48,11 @@ public final class JsonLogging
         LogManager.getLogManager().reset();
         final Logger root = Logger.getLogger("");
         root.setLevel(level);
+        for (final Logger chatty : CHATTY)
+        {
+            chatty.setLevel(level.intValue() >= Level.INFO.intValue() && level.intValue() < Level.WARNING.intValue() ?
+                Level.WARNING : null);
+        }
         final Handler handler = new Handler()
         {
             public void publish(final LogRecord record)

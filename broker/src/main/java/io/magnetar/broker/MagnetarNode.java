@@ -1,13 +1,18 @@
 package io.magnetar.broker;
 
 import io.aeron.Aeron;
+import io.aeron.ChannelUri;
+import io.aeron.CommonContext;
 import io.aeron.driver.MediaDriver;
+import io.magnetar.client.MagnetarClient;
 import io.magnetar.engine.Engine;
 import io.magnetar.engine.EngineConfig;
 import io.magnetar.engine.journal.ReplayResult;
 import io.magnetar.engine.pipeline.MutableEventListener;
 import io.magnetar.engine.pipeline.Pipeline;
 import io.magnetar.engine.pipeline.PipelineContext;
+import io.magnetar.rest.RestConfig;
+import io.magnetar.rest.RestGateway;
 import io.magnetar.transport.EgressPublisher;
 import io.magnetar.transport.IngressAgent;
 import io.magnetar.transport.MediaDriverLauncher;
@@ -31,7 +36,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A running node: embedded media driver (optional), journal + pipeline + engine, and the Aeron transport.
+ * A running node: embedded media driver (optional), journal + pipeline + engine, the Aeron transport and (unless
+ * {@code http-port} is {@code none}) the REST gateway.
  * <pre>{@code
  * try (MagnetarNode node = MagnetarNode.launch(new NodeConfig().dataDir(dir).aeronDir(aeronDir)))
  * {
@@ -39,10 +45,15 @@ import java.util.concurrent.locks.LockSupport;
  * }
  * }</pre>
  * <b>Start:</b> lock the data directory, launch the driver, connect Aeron, replay the journal into the engine (muted),
- * journal {@code NodeStarted}, then open the ingress channels: clients can connect only once the node is ready.
+ * journal {@code NodeStarted}, then open the ingress channels: clients can connect only once the node is ready. Then
+ * the REST gateway: a {@link MagnetarClient} connects over IPC on the node's own Aeron directory (over the node's UDP
+ * channel when IPC is disabled; the gateway is one more native client, see {@code rest-gateway/README.md}) and
+ * {@link RestGateway} listens on {@code http-host:http-port} with the node's engine limits, so that a REST publish is
+ * checked against them as a whole.
  * <p>
- * <b>Close</b> (graceful drain): stop polling the ingress (nothing new enters), let the ring drain so every sequenced
- * command is journaled, applied and answered, close the journal, end every session ({@code SessionEnded}), linger
+ * <b>Close</b> (graceful drain): stop the REST gateway (its consumers detach, its producers finish), close its client
+ * (session ended), then stop polling the ingress (nothing new enters), let the ring drain so every sequenced command
+ * is journaled, applied and answered, close the journal, end every session ({@code SessionEnded}), linger
  * briefly so the driver sends the last responses, close the driver (deleting its directory) and unlock the data
  * directory.
  */
@@ -51,6 +62,10 @@ public final class MagnetarNode implements AutoCloseable
     private static final System.Logger LOG = System.getLogger("io.magnetar.broker");
     private static final String LOCK_FILE = "magnetar.lock";
     private static final String JOURNAL_DIR = "journal";
+    /** {@link RestConfig}'s default largest permit window of a REST consumer. */
+    private static final int REST_MAX_PERMITS = 10_000;
+    /** {@link RestConfig}'s default permit window of a REST consumer that names none. */
+    private static final int REST_DEFAULT_PERMITS = 1000;
 
     private final NodeConfig config;
     private final TransportContext transportContext;
@@ -64,6 +79,10 @@ public final class MagnetarNode implements AutoCloseable
     private Pipeline pipeline;
     private IngressAgent ingress;
     private AgentRunner ingressRunner;
+    private MagnetarClient restClient;
+    private RestGateway restGateway;
+    private String httpHost;
+    private int httpPort = -1;
     private volatile Throwable engineFailure;
     private boolean closed;
 
@@ -120,7 +139,8 @@ public final class MagnetarNode implements AutoCloseable
         final EgressPublisher egressPublisher = new EgressPublisher(transportContext, registry, counters);
 
         final MutableEventListener egress = new MutableEventListener();
-        final Engine engine = new Engine(engineConfig(config), egress);
+        final EngineConfig engineConfig = engineConfig(config);
+        final Engine engine = new Engine(engineConfig, egress);
         final long replayStartNs = System.nanoTime();
         pipeline = new Pipeline(new PipelineContext()
             .journalDir(dataDir.resolve(JOURNAL_DIR).toFile())
@@ -147,6 +167,101 @@ public final class MagnetarNode implements AutoCloseable
         ingressRunner = new AgentRunner(
             transportContext.idleStrategySupplier().get(), errorHandler, null, ingress);
         AgentRunner.startOnThread(ingressRunner);
+
+        if (config.httpEnabled())
+        {
+            startRest(engineConfig);
+        }
+    }
+
+    private void startRest(final EngineConfig engineConfig)
+    {
+        restClient = MagnetarClient.builder()
+            .clientName("magnetar-rest-gateway")
+            .aeronDirectory(transportContext.aeronDirectoryName())
+            .ingressChannel(gatewayIngressChannel(transportContext.ipcChannel(), transportContext.udpChannel()))
+            .ingressStreamId(transportContext.ingressStreamId())
+            .build();
+
+        final RestConfig restConfig = restConfig(config, engineConfig);
+        try
+        {
+            restGateway = RestGateway.start(restConfig, restClient);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new IllegalStateException("cannot serve REST on " + address(restConfig.host(), restConfig.port()) +
+                ": " + ex.getMessage() + " (--http-port changes the port, --http-port none disables REST)", ex);
+        }
+        httpHost = restConfig.host();
+        httpPort = restGateway.port();
+    }
+
+    /**
+     * @return the channel the gateway's client sends to: the node's IPC channel, or, when IPC is disabled, its UDP
+     * channel with a wildcard endpoint ({@code 0.0.0.0}, {@code [::]}) made the loopback address (the client's
+     * response channel is then {@code aeron:udp?endpoint=localhost:0}, the client's default for UDP).
+     */
+    static String gatewayIngressChannel(final String ipcChannel, final String udpChannel)
+    {
+        if (null != ipcChannel)
+        {
+            return ipcChannel;
+        }
+        final ChannelUri uri = ChannelUri.parse(udpChannel);
+        final String endpoint = uri.get(CommonContext.ENDPOINT_PARAM_NAME);
+        final int colon = null == endpoint ? -1 : endpoint.lastIndexOf(':');
+        if (colon > 0)
+        {
+            final String host = endpoint.substring(0, colon);
+            if ("0.0.0.0".equals(host))
+            {
+                uri.put(CommonContext.ENDPOINT_PARAM_NAME, "127.0.0.1" + endpoint.substring(colon));
+            }
+            else if ("[::]".equals(host) || "[0:0:0:0:0:0:0:0]".equals(host))
+            {
+                uri.put(CommonContext.ENDPOINT_PARAM_NAME, "[::1]" + endpoint.substring(colon));
+            }
+        }
+        return uri.toString();
+    }
+
+    /**
+     * The gateway's configuration: where to listen, and the node's engine limits (SPEC section 1), so that the gateway
+     * refuses a whole REST publish that the engine would refuse in part.
+     */
+    static RestConfig restConfig(final NodeConfig config, final EngineConfig engineConfig)
+    {
+        final RestConfig rest = new RestConfig()
+            .host(config.httpHost())
+            .port(config.httpPort())
+            .maxKeyBytes(engineConfig.maxKeyBytes())
+            .maxAttributes(engineConfig.maxAttributes())
+            .maxPublishBatch(engineConfig.maxPublishBatch());
+        // limits EngineConfig has no getter for: the option when set, else the gateway's default (= the engine's)
+        if (null != config.get(NodeConfig.Option.MAX_ATTRIBUTE_NAME_BYTES))
+        {
+            rest.maxAttributeNameBytes(intValue(config, NodeConfig.Option.MAX_ATTRIBUTE_NAME_BYTES));
+        }
+        if (null != config.get(NodeConfig.Option.MAX_ATTRIBUTE_VALUE_BYTES))
+        {
+            rest.maxAttributeValueBytes(intValue(config, NodeConfig.Option.MAX_ATTRIBUTE_VALUE_BYTES));
+        }
+        if (null != config.get(NodeConfig.Option.MAX_ATTRIBUTES_BYTES))
+        {
+            rest.maxAttributesBytes(intValue(config, NodeConfig.Option.MAX_ATTRIBUTES_BYTES));
+        }
+        if (null != config.get(NodeConfig.Option.MAX_ACK_BATCH))
+        {
+            rest.maxAckBatch(intValue(config, NodeConfig.Option.MAX_ACK_BATCH));
+        }
+        if (null != config.get(NodeConfig.Option.MAX_PERMITS))
+        {
+            // a REST consumer's window is the gateway's buffer: at most REST_MAX_PERMITS, and never above the engine's
+            final int maxPermits = Math.min(REST_MAX_PERMITS, intValue(config, NodeConfig.Option.MAX_PERMITS));
+            rest.maxPermits(maxPermits).defaultPermits(Math.min(REST_DEFAULT_PERMITS, maxPermits));
+        }
+        return rest;
     }
 
     private static TransportContext transportContext(final NodeConfig config)
@@ -310,6 +425,41 @@ public final class MagnetarNode implements AutoCloseable
     }
 
     /**
+     * @return the port the REST gateway is bound to (the actual one when {@code http-port} is 0), or -1 when REST is
+     * disabled.
+     */
+    public int httpPort()
+    {
+        return httpPort;
+    }
+
+    /**
+     * @return the address the REST gateway is bound to, or null when REST is disabled.
+     */
+    public String httpHost()
+    {
+        return httpHost;
+    }
+
+    /**
+     * @return {@code host:port} of the REST gateway ({@code [::1]:8080} for IPv6), or null when REST is disabled.
+     */
+    public String httpAddress()
+    {
+        return null == httpHost ? null : address(httpHost, httpPort);
+    }
+
+    private static String address(final String host, final int port)
+    {
+        String literal = host;
+        if (host.indexOf(':') >= 0 && !host.startsWith("["))
+        {
+            literal = "[" + host + "]";
+        }
+        return literal + ":" + port;
+    }
+
+    /**
      * @return true once the pipeline halted after a handler failure: the node no longer applies commands.
      */
     public boolean engineFailed()
@@ -382,6 +532,8 @@ public final class MagnetarNode implements AutoCloseable
             closed = true;
         }
 
+        closeRest();
+
         if (null != ingress)
         {
             ingress.stopPolling();
@@ -416,8 +568,33 @@ public final class MagnetarNode implements AutoCloseable
         }
     }
 
+    /**
+     * Gateway first (no new REST calls; its consumers detach and its producers finish while the node still answers),
+     * then its client (session ended), before the node itself drains.
+     */
+    private void closeRest()
+    {
+        final RestGateway gateway = restGateway;
+        restGateway = null;
+        if (null != gateway)
+        {
+            try
+            {
+                gateway.close();
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.log(System.Logger.Level.WARNING, "REST gateway did not close cleanly", ex);
+            }
+        }
+        final MagnetarClient client = restClient;
+        restClient = null;
+        CloseHelper.quietClose(client);
+    }
+
     private void closeQuietly()
     {
+        closeRest();
         CloseHelper.quietCloseAll(ingressRunner, pipeline, counters, aeron, driver);
         if (null != lock)
         {

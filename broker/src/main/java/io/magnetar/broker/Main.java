@@ -12,15 +12,16 @@ import java.util.logging.Level;
 
 /**
  * {@code java -jar magnetar-broker.jar [options]}: parse the configuration ({@link NodeConfig}), start a
- * {@link MagnetarNode}, log one-line JSON ({@link JsonLogging}) including a {@code "ready"} line with the channels
- * and the data directory, and run until told to stop.
+ * {@link MagnetarNode}, log one-line JSON ({@link JsonLogging}) including a {@code "ready"} line with the channels,
+ * the REST address ({@code httpAddress}, null when REST is disabled) and the data directory, and run until told to
+ * stop.
  * <p>
- * <b>Stopping.</b> SIGTERM and SIGINT are trapped: the node drains (no new commands, ring drained, journal closed,
- * sessions ended, driver closed and its directory deleted) and the process exits 0. Trapping the signal rather than
- * relying on a shutdown hook alone means the drain runs while the JVM is still fully alive (no other shutdown hook,
- * such as the logging reset, races it). A shutdown hook remains as the fallback for any other exit path, and it too
- * ends the process with 0 after a clean drain. If the engine fails (fail-stop) the process exits 1; a configuration
- * error exits 2; a failure to start exits 1.
+ * <b>Stopping.</b> SIGTERM and SIGINT are trapped: the node drains (REST gateway and its client closed, no new
+ * commands, ring drained, journal closed, sessions ended, driver closed and its directory deleted) and the process
+ * exits 0. Trapping the signal rather than relying on a shutdown hook alone means the drain runs while the JVM is
+ * still fully alive (no other shutdown hook, such as the logging reset, races it). A shutdown hook remains as the
+ * fallback for any other exit path, and it too ends the process with 0 after a clean drain. If the engine fails
+ * (fail-stop) the process exits 1; a configuration error exits 2; a failure to start (a REST port in use, say) exits 1.
  * <p>
  * {@code chronicle.analytics.disable=true} and {@code chronicle.announcer.disable=true} are set before any Chronicle
  * class loads (unless given on the command line).
@@ -122,7 +123,8 @@ public final class Main
         ready.put("dataDir", node.dataDir().toString());
         ready.put("durability", config.durability().name().toLowerCase());
         ready.put("startCount", node.startCount());
-        ready.put("httpPort", config.httpPort());
+        ready.put("httpAddress", node.httpAddress());
+        ready.put("httpPort", node.httpPort() < 0 ? null : node.httpPort());
         ready.put("pid", ProcessHandle.current().pid());
         ready.put("startupMs", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
         ready.put("jvmUptimeMs", ManagementFactory.getRuntimeMXBean().getUptime());

@@ -76,7 +76,9 @@ public final class NodeConfig
         RING_SIZE("SLOTS", "16384", "slots of the command ring (power of two)"),
         MAX_COMMAND_LENGTH("SIZE", "4m", "longest command frame accepted"),
         ROLL_CYCLE("NAME", "FAST_DAILY", "Chronicle roll cycle of the journal"),
-        HTTP_PORT("PORT", "8080", "port of the REST gateway (reserved; the gateway comes with the next release)"),
+        HTTP_HOST("HOST", "127.0.0.1",
+            "address the REST gateway binds: 127.0.0.1 (this host only) or 0.0.0.0 (every interface; no auth yet)"),
+        HTTP_PORT("PORT|none", "8080", "port of the REST gateway (0: any free port; none: no REST, no gateway)"),
         NODE_ADDRESS("HOST", "127.0.0.1", "address of this node, told to clients in NOT_OWNER errors"),
         MAX_PARTITIONS("N", null, "most partitions of a topic (engine default 4096)"),
         MAX_KEY_BYTES("N", null, "longest message key, bytes (engine default 256)"),
@@ -451,6 +453,10 @@ public final class NodeConfig
         positiveInt(Option.RING_SIZE);
         size(Option.MAX_COMMAND_LENGTH);
         httpPort();
+        if (httpEnabled())
+        {
+            httpHost();
+        }
         for (final Option option : Option.values())
         {
             if (option.ordinal() >= Option.MAX_PARTITIONS.ordinal() && option != Option.LOG_LEVEL &&
@@ -660,19 +666,69 @@ public final class NodeConfig
         return set(Option.RING_SIZE, Integer.toString(slots));
     }
 
+    /**
+     * @return true unless {@code http-port} is {@code none} (also {@code off}, {@code false}, {@code disabled}).
+     */
+    public boolean httpEnabled()
+    {
+        return !isDisabled(values.get(Option.HTTP_PORT));
+    }
+
+    /**
+     * @return the configured REST port (0: any free port, see {@link MagnetarNode#httpPort()}), or -1 when REST is
+     * disabled.
+     */
     public int httpPort()
     {
+        if (!httpEnabled())
+        {
+            return -1;
+        }
         final long port = longValue(Option.HTTP_PORT);
         if (port < 0 || port > 65535)
         {
-            throw invalid(Option.HTTP_PORT, "expected 0..65535");
+            throw invalid(Option.HTTP_PORT, "expected 0..65535 or none");
         }
         return (int)port;
     }
 
+    /**
+     * @param port REST port, 0..65535 (0: any free port).
+     */
     public NodeConfig httpPort(final int port)
     {
         return set(Option.HTTP_PORT, Integer.toString(port));
+    }
+
+    /**
+     * Serve no REST: the node starts no gateway and no in-process client.
+     */
+    public NodeConfig disableHttp()
+    {
+        return set(Option.HTTP_PORT, "none");
+    }
+
+    /**
+     * @return the address the REST gateway binds.
+     */
+    public String httpHost()
+    {
+        return nonEmpty(Option.HTTP_HOST);
+    }
+
+    public NodeConfig httpHost(final String host)
+    {
+        return set(Option.HTTP_HOST, host);
+    }
+
+    private static boolean isDisabled(final String value)
+    {
+        if (null == value)
+        {
+            return false;
+        }
+        final String lower = value.trim().toLowerCase(Locale.ROOT);
+        return "none".equals(lower) || "off".equals(lower) || "false".equals(lower) || "disabled".equals(lower);
     }
 
     /**
@@ -822,7 +878,7 @@ public final class NodeConfig
     {
         final StringBuilder sb = new StringBuilder(4096);
         sb.append("Usage: java -jar magnetar-broker.jar [--config FILE] [--option value ...]\n\n")
-            .append("Starts a Magnetar node: journal + engine + Aeron transport (IPC and UDP ingress).\n")
+            .append("Starts a Magnetar node: journal + engine + Aeron transport (IPC and UDP ingress) + REST gateway.\n")
             .append("Each option may also come from the config file (Java properties, key = option name) and from\n")
             .append("the environment (MAGNETAR_<OPTION>, e.g. MAGNETAR_DATA_DIR). Precedence: defaults < file <\n")
             .append("environment < command line. MAGNETAR_CONFIG names a config file when --config is not given.\n\n")

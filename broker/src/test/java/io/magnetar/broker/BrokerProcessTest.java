@@ -72,7 +72,8 @@ class BrokerProcessTest
             "--aeron-dir", brokerAeronDir,
             "--udp-channel", "aeron:udp?endpoint=localhost:" + udpPort,
             "--ipc-term-length", "1m",
-            "--udp-term-length", "1m"));
+            "--udp-term-length", "1m",
+            "--http-port", "0")); // REST on, on any free port: 8080 may be taken on a test machine
         args.addAll(List.of(extra));
         final BrokerProcess broker = BrokerProcess.start(args.toArray(new String[0]));
         brokers.add(broker);

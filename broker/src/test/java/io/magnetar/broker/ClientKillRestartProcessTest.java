@@ -68,6 +68,7 @@ class ClientKillRestartProcessTest
             "--udp-channel", "aeron:udp?endpoint=localhost:" + udpPort,
             "--ipc-term-length", "1m",
             "--udp-term-length", "1m",
+            "--http-port", "0", // REST on, on any free port: 8080 may be taken on a test machine
             // the client adopts the broker's liveness settings from Connected: detect the killed broker in 2 s
             "--heartbeat-interval-ms", "250",
             "--session-timeout-ms", "2000");

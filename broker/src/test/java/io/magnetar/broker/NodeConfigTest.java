@@ -38,6 +38,8 @@ class NodeConfigTest
         assertEquals(1000, config.heartbeatIntervalMs());
         assertEquals(10_000, config.sessionTimeoutMs());
         assertEquals(8080, config.httpPort());
+        assertTrue(config.httpEnabled());
+        assertEquals("127.0.0.1", config.httpHost());
         assertTrue(config.embeddedDriver());
         assertEquals(4 * 1024 * 1024, config.intSize(NodeConfig.Option.IPC_TERM_LENGTH));
         assertEquals(NodeConfig.Source.DEFAULT, config.source(NodeConfig.Option.DATA_DIR));
@@ -166,6 +168,67 @@ class NodeConfigTest
             () -> NodeConfig.load(new String[]{ "--ipc-term-length", "4x" }, Map.of()).conclude());
         assertMessage("both disabled",
             () -> NodeConfig.load(new String[]{ "--ipc-channel", "none", "--udp-channel", "off" }, Map.of()).conclude());
+    }
+
+    @Test
+    void httpOptions()
+    {
+        final NodeConfig ephemeral = NodeConfig.load(
+            new String[]{ "--http-port", "0", "--http-host", "0.0.0.0" }, Map.of()).conclude();
+        assertTrue(ephemeral.httpEnabled());
+        assertEquals(0, ephemeral.httpPort());
+        assertEquals("0.0.0.0", ephemeral.httpHost());
+
+        for (final String off : new String[]{ "none", "off", "false", "disabled", "NONE" })
+        {
+            final NodeConfig disabled = NodeConfig.load(new String[]{ "--http-port", off }, Map.of()).conclude();
+            assertFalse(disabled.httpEnabled(), off);
+            assertEquals(-1, disabled.httpPort(), off);
+        }
+        assertFalse(NodeConfig.load(new String[0], Map.of("MAGNETAR_HTTP_PORT", "none")).conclude().httpEnabled());
+        assertEquals(9090, NodeConfig.load(new String[0], Map.of("MAGNETAR_HTTP_PORT", "9090")).conclude().httpPort());
+        assertFalse(new NodeConfig().disableHttp().conclude().httpEnabled());
+
+        // without IPC the gateway's client goes over the node's UDP channel, wildcard endpoints made loopback
+        assertTrue(NodeConfig.load(new String[]{ "--ipc-channel", "none" }, Map.of()).conclude().httpEnabled());
+        assertEquals("aeron:ipc", MagnetarNode.gatewayIngressChannel("aeron:ipc", "aeron:udp?endpoint=localhost:1"));
+        assertEquals("aeron:udp?endpoint=localhost:40100",
+            MagnetarNode.gatewayIngressChannel(null, "aeron:udp?endpoint=localhost:40100"));
+        assertEquals("aeron:udp?endpoint=127.0.0.1:40100",
+            MagnetarNode.gatewayIngressChannel(null, "aeron:udp?endpoint=0.0.0.0:40100"));
+        assertEquals("aeron:udp?endpoint=[::1]:40100",
+            MagnetarNode.gatewayIngressChannel(null, "aeron:udp?endpoint=[::]:40100"));
+        assertEquals("aeron:udp?endpoint=10.1.2.3:40100",
+            MagnetarNode.gatewayIngressChannel(null, "aeron:udp?endpoint=10.1.2.3:40100"));
+        assertMessage("http-port = '65536' (from command_line): expected 0..65535 or none",
+            () -> NodeConfig.load(new String[]{ "--http-port", "65536" }, Map.of()).conclude());
+        assertMessage("http-port = 'eighty'",
+            () -> NodeConfig.load(new String[]{ "--http-port", "eighty" }, Map.of()).conclude());
+        assertMessage("http-host = '' (from command_line): a value is required",
+            () -> NodeConfig.load(new String[]{ "--http-host", "" }, Map.of()).conclude());
+    }
+
+    @Test
+    void restConfigCarriesTheAddressAndTheEngineLimits()
+    {
+        final NodeConfig config = NodeConfig.load(new String[]{
+            "--http-host", "0.0.0.0", "--http-port", "0", "--max-publish-batch", "500", "--max-ack-batch", "700",
+            "--max-permits", "50", "--max-key-bytes", "64" }, Map.of()).conclude();
+        final io.magnetar.rest.RestConfig rest = MagnetarNode.restConfig(config, MagnetarNode.engineConfig(config));
+        rest.conclude();
+        assertEquals("0.0.0.0", rest.host());
+        assertEquals(0, rest.port());
+        assertEquals(500, rest.maxPublishBatch());
+        assertEquals(700, rest.maxAckBatch());
+        assertTrue(rest.toString().contains("maxPermits=50"), rest::toString);
+
+        final io.magnetar.rest.RestConfig defaults = MagnetarNode.restConfig(
+            NodeConfig.load(new String[0], Map.of()).conclude(), MagnetarNode.engineConfig(new NodeConfig()));
+        assertEquals("127.0.0.1", defaults.host());
+        assertEquals(8080, defaults.port());
+        assertEquals(10_000, defaults.maxPublishBatch());
+        assertEquals(10_000, defaults.maxAckBatch());
+        assertTrue(defaults.conclude().toString().contains("maxPermits=10000"), defaults::toString);
     }
 
     private static void assertMessage(final String expected, final org.junit.jupiter.api.function.Executable executable)

@@ -71,7 +71,8 @@ final class NodeFixture implements AutoCloseable
             .ipcChannel("aeron:ipc")
             .udpChannel("aeron:udp?endpoint=localhost:" + udpPort)
             .set(NodeConfig.Option.IPC_TERM_LENGTH, "1m")
-            .set(NodeConfig.Option.UDP_TERM_LENGTH, "1m")));
+            .set(NodeConfig.Option.UDP_TERM_LENGTH, "1m")
+            .set(NodeConfig.Option.HTTP_PORT, "0")));   // REST on a free port: never collide with 8080
     }
 
     MagnetarNode node()
