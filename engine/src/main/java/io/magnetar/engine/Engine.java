@@ -32,6 +32,7 @@ import io.magnetar.codecs.PublishReceiptEncoder;
 import io.magnetar.codecs.SessionClosedDecoder;
 import io.magnetar.codecs.SubscribeDecoder;
 import io.magnetar.codecs.SubscriptionType;
+import io.magnetar.codecs.TakeSnapshotDecoder;
 import io.magnetar.codecs.TickDecoder;
 import io.magnetar.codecs.TopicDescriptionEncoder;
 import io.magnetar.codecs.TopicListEncoder;
@@ -54,7 +55,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * ack allocate nothing: messages, deliveries and key states are pooled, collections are Agrona's.
  * See docs/ENGINE.md for the semantics decided where SPEC is silent.
  */
-public final class Engine implements CommandHandler
+public final class Engine implements CommandHandler, Snapshottable
 {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     private static final byte[] ORIGINAL_ID = "magnetar.original-id".getBytes(StandardCharsets.US_ASCII);
@@ -225,6 +226,14 @@ public final class Engine implements CommandHandler
                 default:
                     break;
             }
+            return;
+        }
+
+        if (templateId == TakeSnapshotDecoder.TEMPLATE_ID)
+        {
+            // A journaled snapshot marker (see "snapshots" below): no state change, not even the clock, so the
+            // state after it is the state before it; the pipeline snapshots it once this returns.
+            checkBlock(sessionId, templateId, blockLength, TakeSnapshotDecoder.BLOCK_LENGTH);
             return;
         }
 
@@ -2044,6 +2053,129 @@ public final class Engine implements CommandHandler
         {
             return add(s.hashCode()).add(s.length());
         }
+    }
+
+    // =====================================================================================================
+    // snapshots: EngineSnapshotTaker writes the state, EngineSnapshotLoader reads it back (additions only)
+    // =====================================================================================================
+
+    private EngineSnapshotTaker snapshotTaker;
+
+    /**
+     * Write the state as {@code magnetar-snapshot} records: everything {@link #stateHash()} covers, so that a
+     * fresh engine that loads them behaves exactly like this one. Call between commands, on the engine thread.
+     * Changes nothing; allocates a map of the live deliveries for the time of the call.
+     *
+     * @param journalIndex the journal index of the last command applied.
+     * @param timestampMs  the sequencer's stamp on that command.
+     * @param sink         receives the records in order.
+     */
+    public void takeSnapshot(final long journalIndex, final long timestampMs, final SnapshotSink sink)
+    {
+        if (null == snapshotTaker)
+        {
+            snapshotTaker = new EngineSnapshotTaker();
+        }
+        snapshotTaker.take(this, journalIndex, timestampMs, sink);
+    }
+
+    /**
+     * Replace the state of this fresh engine (no command applied yet) with a snapshot's, checking all of it first.
+     *
+     * @param source the snapshot's records.
+     * @throws SnapshotLoadException if they are not one complete, consistent snapshot; the engine is unchanged.
+     * @throws IllegalStateException if a command was applied or a snapshot loaded already.
+     */
+    public void loadSnapshot(final SnapshotSource source)
+    {
+        if (!isPristine())
+        {
+            throw new IllegalStateException("a snapshot can only be loaded into a fresh engine");
+        }
+        new EngineSnapshotLoader(this, config).load(source);
+    }
+
+    private boolean isPristine()
+    {
+        return nowMs == 0 && nextTopicId == 1 && nextConsumerId == 1 && nextLedgerId == INITIAL_LEDGER &&
+            nextSequence == 1 && startCount == 0 && topics.isEmpty() && consumers.isEmpty();
+    }
+
+    int snapshotNextTopicId()
+    {
+        return nextTopicId;
+    }
+
+    long snapshotNextConsumerId()
+    {
+        return nextConsumerId;
+    }
+
+    long snapshotNextLedgerId()
+    {
+        return nextLedgerId;
+    }
+
+    long snapshotNextSequence()
+    {
+        return nextSequence;
+    }
+
+    long snapshotStartCount()
+    {
+        return startCount;
+    }
+
+    List<Topic> snapshotTopics()
+    {
+        return topics;
+    }
+
+    List<Subscription> snapshotSubscriptions()
+    {
+        return subscriptions;
+    }
+
+    List<Consumer> snapshotConsumers()
+    {
+        return consumers;
+    }
+
+    /**
+     * Called by {@link EngineSnapshotLoader} once the whole snapshot is read and checked.
+     */
+    void restoreFromSnapshot(
+        final long nowMs,
+        final int nextTopicId,
+        final long nextConsumerId,
+        final long nextLedgerId,
+        final long nextSequence,
+        final long startCount,
+        final long nextDeadlineMs,
+        final long liveMessages,
+        final long liveBytes,
+        final List<Topic> topics,
+        final Int2ObjectHashMap<Topic> topicsById,
+        final HashMap<String, Topic> topicsByName,
+        final List<Subscription> subscriptions,
+        final List<Consumer> consumers,
+        final Long2ObjectHashMap<Consumer> consumersById)
+    {
+        this.nowMs = nowMs;
+        this.nextTopicId = nextTopicId;
+        this.nextConsumerId = nextConsumerId;
+        this.nextLedgerId = nextLedgerId;
+        this.nextSequence = nextSequence;
+        this.startCount = startCount;
+        this.nextDeadlineMs = nextDeadlineMs;
+        this.liveMessages = liveMessages;
+        this.liveBytes = liveBytes;
+        this.topics.addAll(topics);
+        this.topicsById.putAll(topicsById);
+        this.topicsByName.putAll(topicsByName);
+        this.subscriptions.addAll(subscriptions);
+        this.consumers.addAll(consumers);
+        this.consumersById.putAll(consumersById);
     }
 
     /**

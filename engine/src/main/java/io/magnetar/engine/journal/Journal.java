@@ -2,6 +2,7 @@ package io.magnetar.engine.journal;
 
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.core.time.TimeProvider;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
@@ -14,8 +15,24 @@ import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
 
 import java.io.File;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.TemporalAccessor;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 
 /**
  * The command journal: a Chronicle Queue of SBE {@code JournalEntry} records, one document each.
@@ -27,6 +44,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>
  * <b>Reading.</b> {@link #replay} (any thread, before or while appending) verifies every record and stops at
  * the first one that is not intact; {@link #newReader} gives a reader to drive step by step.
+ * <p>
+ * <b>Cycles.</b> Chronicle keeps one file per roll cycle. Besides rolling on time, the journal rolls on demand
+ * ({@link #roll()}: the pipeline rolls right before each snapshot marker), so that once a snapshot is durable
+ * every cycle before it can be deleted ({@link #deleteCyclesBefore}) however fast entries arrive. Rolling is done
+ * through the queue's clock, which therefore runs ahead of the wall clock by up to one cycle per roll: cycle file
+ * names are ordered like the entries in them, but they are not wall-clock times. Entries carry the sequencer's
+ * own time stamp, which is unaffected.
  * <p>
  * {@link #close()} must not race with an append: stop the writer thread first.
  */
@@ -50,13 +74,22 @@ public final class Journal implements AutoCloseable
     }
 
     /**
-     * Roll cycle used when none is given: one file per day.
+     * Roll cycle used when none is given: a file per ten minutes (up to 2^30 entries each), and a new file
+     * whenever the journal is {@linkplain #roll() rolled}.
      */
-    public static final RollCycle DEFAULT_ROLL_CYCLE = RollCycles.FAST_DAILY;
+    public static final RollCycle DEFAULT_ROLL_CYCLE = RollCycles.TEN_MINUTELY;
+
+    private static final String CYCLE_FILE_SUFFIX = ".cq4";
 
     private final File dir;
     private final Durability durability;
     private final SingleChronicleQueue queue;
+    private final RollCycle rollCycle;
+    private final QueueClock queueClock = new QueueClock();
+    private final DateTimeFormatter cycleFileNames;
+    private final AtomicLong rollCount = new AtomicLong();
+    private final AtomicLong deletedCycleCount = new AtomicLong();
+    private volatile int lastForcedCycle = Integer.MIN_VALUE;
     private final JournalEntryFormat format = new JournalEntryFormat();
     private final AtomicLong appendCount = new AtomicLong();
     private final AtomicLong syncCount = new AtomicLong();
@@ -91,8 +124,18 @@ public final class Journal implements AutoCloseable
         this.durability = durability;
         this.queue = SingleChronicleQueueBuilder.binary(dir)
             .rollCycle(rollCycle)
+            .timeProvider(queueClock)
             .syncMode(durability == Durability.SYNC ? SyncMode.SYNC : SyncMode.NONE)
             .build();
+        this.rollCycle = queue.rollCycle();
+        this.cycleFileNames = DateTimeFormatter.ofPattern(this.rollCycle.format()).withZone(ZoneOffset.UTC);
+
+        // an earlier run may have rolled ahead of the wall clock: never append to a cycle before the last one
+        final int lastCycle = queue.lastCycle();
+        if (lastCycle != Integer.MIN_VALUE && lastCycle > queue.cycle())
+        {
+            queueClock.skewMs = cycleStartMs(lastCycle) - System.currentTimeMillis();
+        }
     }
 
     /**
@@ -232,6 +275,165 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * Make the next append start a new cycle file. Under {@link Durability#SYNC}, first syncs what was appended
+     * since the last {@link #endOfBatch()} (the sync at the end of the batch only reaches the new cycle). Call from
+     * the appending thread.
+     */
+    public void roll()
+    {
+        if (unsynced && durability == Durability.SYNC && null != appender)
+        {
+            appender.sync();
+            syncCount.lazySet(syncCount.get() + 1);
+        }
+        final int next = queue.cycle() + 1;
+        final long skewMs = cycleStartMs(next) - System.currentTimeMillis();
+        if (skewMs > queueClock.skewMs)
+        {
+            queueClock.skewMs = skewMs;
+        }
+        rollCount.lazySet(rollCount.get() + 1);
+    }
+
+    /**
+     * @param index a journal index.
+     * @return the roll cycle (file) the index belongs to.
+     */
+    public int cycleOf(final long index)
+    {
+        return rollCycle.toCycle(index);
+    }
+
+    /**
+     * @param index a journal index.
+     * @return the cycle files wholly before the cycle of {@code index}, oldest first.
+     * @throws IOException if the directory cannot be listed.
+     */
+    public List<Path> cycleFilesBefore(final long index) throws IOException
+    {
+        final int keepFrom = rollCycle.toCycle(index);
+        final List<Path> before = new ArrayList<>();
+        for (final Path file : cycleFiles())
+        {
+            if (cycleOfFile(file.getFileName().toString()) < keepFrom)
+            {
+                before.add(file);
+            }
+        }
+        return before;
+    }
+
+    /**
+     * Delete every cycle file wholly before the cycle of {@code index}: entries before that cycle are gone,
+     * entries of its cycle and after stay. Safe while appending (on another thread), as long as the appender is
+     * at or after that cycle, which holds for any index already appended. Readers opened later start at the
+     * first cycle left.
+     *
+     * @param index a journal index already appended.
+     * @return cycle files deleted.
+     * @throws IOException if a file could not be deleted (those before it were).
+     */
+    public int deleteCyclesBefore(final long index) throws IOException
+    {
+        int deleted = 0;
+        try
+        {
+            for (final Path file : cycleFilesBefore(index))
+            {
+                if (Files.deleteIfExists(file))
+                {
+                    deleted++;
+                }
+            }
+        }
+        finally
+        {
+            deletedCycleCount.addAndGet(deleted);
+        }
+        return deleted;
+    }
+
+    /**
+     * Force the cycle files holding entries up to {@code index} to disk (fsync), for a caller on any thread that
+     * must not let anything depend on entries the disk may not have yet (a snapshot, under
+     * {@link Durability#ASYNC}). Cycles forced before are skipped, except the last one.
+     *
+     * @param index a journal index already appended.
+     * @throws IOException if forcing failed.
+     */
+    public void forceUpTo(final long index) throws IOException
+    {
+        final int upTo = rollCycle.toCycle(index);
+        final int from = lastForcedCycle;
+        for (final Path file : cycleFiles())
+        {
+            final int cycle = cycleOfFile(file.getFileName().toString());
+            if (cycle < from || cycle > upTo)
+            {
+                continue;
+            }
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE))
+            {
+                channel.force(false);
+            }
+            catch (final NoSuchFileException ignore)
+            {
+            }
+        }
+        lastForcedCycle = upTo;
+    }
+
+    /**
+     * @param cycle a roll cycle.
+     * @return the name of its file in {@link #dir()}.
+     */
+    public String cycleFileName(final int cycle)
+    {
+        return cycleFileNames.format(Instant.ofEpochMilli(cycleStartMs(cycle))) + CYCLE_FILE_SUFFIX;
+    }
+
+    /**
+     * @return cycle files in {@link #dir()} now, oldest first.
+     * @throws IOException if the directory cannot be listed.
+     */
+    public List<Path> cycleFiles() throws IOException
+    {
+        try (Stream<Path> files = Files.list(dir.toPath()))
+        {
+            return files.filter((p) -> cycleOfFile(p.getFileName().toString()) != Integer.MIN_VALUE).sorted().toList();
+        }
+    }
+
+    private int cycleOfFile(final String name)
+    {
+        if (!name.endsWith(CYCLE_FILE_SUFFIX))
+        {
+            return Integer.MIN_VALUE;
+        }
+        try
+        {
+            final TemporalAccessor parsed = cycleFileNames.parseBest(
+                name.substring(0, name.length() - CYCLE_FILE_SUFFIX.length()),
+                LocalDateTime::from,
+                LocalDate::from);
+            final long ms = parsed instanceof LocalDateTime dateTime ?
+                dateTime.toInstant(ZoneOffset.UTC).toEpochMilli() :
+                ((LocalDate)parsed).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+            final int cycle = (int)Math.floorDiv(ms - queue.epoch(), rollCycle.lengthInMillis());
+            return cycleFileName(cycle).equals(name) ? cycle : Integer.MIN_VALUE;
+        }
+        catch (final DateTimeException ex)
+        {
+            return Integer.MIN_VALUE;
+        }
+    }
+
+    private long cycleStartMs(final int cycle)
+    {
+        return (long)cycle * rollCycle.lengthInMillis() + queue.epoch();
+    }
+
+    /**
      * Replay every entry from the start, verifying each; stops before the first bad record.
      *
      * @param handler for intact entries, in journal order.
@@ -293,6 +495,30 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * @return times {@link #roll()} was called (readable from any thread).
+     */
+    public long rollCount()
+    {
+        return rollCount.get();
+    }
+
+    /**
+     * @return cycle files deleted by {@link #deleteCyclesBefore} (readable from any thread).
+     */
+    public long deletedCycleCount()
+    {
+        return deletedCycleCount.get();
+    }
+
+    /**
+     * @return the roll cycle in use (the one the queue was created with, if it existed already).
+     */
+    public RollCycle rollCycleInUse()
+    {
+        return rollCycle;
+    }
+
+    /**
      * @return the durability mode.
      */
     public Durability durability()
@@ -334,6 +560,30 @@ public final class Journal implements AutoCloseable
             appender = null;
         }
         queue.close();
+    }
+
+    /**
+     * The queue's clock: the wall clock plus a skew that only grows, by which {@link #roll()} starts the next cycle
+     * early.
+     */
+    private static final class QueueClock implements TimeProvider
+    {
+        volatile long skewMs;
+
+        public long currentTimeMillis()
+        {
+            return System.currentTimeMillis() + skewMs;
+        }
+
+        public long currentTimeMicros()
+        {
+            return currentTimeMillis() * 1000;
+        }
+
+        public long currentTimeNanos()
+        {
+            return currentTimeMillis() * 1_000_000;
+        }
     }
 
     private ExcerptAppender appender()

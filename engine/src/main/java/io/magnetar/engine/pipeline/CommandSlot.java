@@ -18,6 +18,8 @@ public final class CommandSlot
     long sessionId;
     long timestampMs;
     int templateId;
+    /** set by the journal handler: the entry's journal index, or -1 for a query (not journaled). */
+    long journalIndex = -1;
 
     CommandSlot(final int initialCapacity)
     {
@@ -70,6 +72,14 @@ public final class CommandSlot
     public long timestampMs()
     {
         return timestampMs;
+    }
+
+    /**
+     * @return the journal index the command was appended at (valid once journaled), or -1 for a query.
+     */
+    public long journalIndex()
+    {
+        return journalIndex;
     }
 
     /**

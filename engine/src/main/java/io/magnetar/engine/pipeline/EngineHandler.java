@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@link ThreadingMode#DEDICATED}: the second handler, gated behind the {@link JournalHandler}, so it only
- * sees commands whose batch is journaled. Applies each command; at the end of each batch publishes the
- * engine's next deadline, then the applied sequence (in that order, for the {@link Sequencer}'s tick logic).
+ * sees commands whose batch is journaled. Applies each command (and, after a {@code TakeSnapshot} marker, has the
+ * {@link Snapshotter} write the snapshot, on this thread); at the end of each batch publishes the engine's next
+ * deadline, then the applied sequence (in that order, for the {@link Sequencer}'s tick logic).
  */
 final class EngineHandler implements EventHandler<CommandSlot>
 {
@@ -18,14 +19,17 @@ final class EngineHandler implements EventHandler<CommandSlot>
     private final FailStopExceptionHandler failStop;
     private final Sequence appliedSequence;
     private final AtomicLong nextDeadlineMs;
+    private final Snapshotter snapshotter;
 
     EngineHandler(
         final CommandHandler commandHandler,
+        final Snapshotter snapshotter,
         final FailStopExceptionHandler failStop,
         final Sequence appliedSequence,
         final AtomicLong nextDeadlineMs)
     {
         this.commandHandler = commandHandler;
+        this.snapshotter = snapshotter;
         this.failStop = failStop;
         this.appliedSequence = appliedSequence;
         this.nextDeadlineMs = nextDeadlineMs;
@@ -38,7 +42,7 @@ final class EngineHandler implements EventHandler<CommandSlot>
             return;
         }
 
-        apply(commandHandler, slot);
+        apply(commandHandler, snapshotter, slot);
 
         if (endOfBatch)
         {
@@ -46,10 +50,14 @@ final class EngineHandler implements EventHandler<CommandSlot>
         }
     }
 
-    static void apply(final CommandHandler commandHandler, final CommandSlot slot)
+    static void apply(final CommandHandler commandHandler, final Snapshotter snapshotter, final CommandSlot slot)
     {
         commandHandler.onCommand(
             slot.sessionId, slot.timestampMs, slot.buffer, JournalEntryFormat.COMMAND_OFFSET, slot.length);
+        if (null != snapshotter)
+        {
+            snapshotter.onApplied(slot);
+        }
     }
 
     static void publish(

@@ -2,14 +2,17 @@ package io.magnetar.engine.pipeline;
 
 import com.lmax.disruptor.EventHandler;
 import com.lmax.disruptor.Sequence;
+import io.magnetar.codecs.TakeSnapshotDecoder;
 import io.magnetar.engine.CommandTypes;
 import io.magnetar.engine.journal.Journal;
 import io.magnetar.engine.journal.JournalEntryFormat;
 
 /**
- * {@link ThreadingMode#DEDICATED}: the first handler. Seals and appends every command that is not a query;
- * at the end of each batch ends the journal batch (one sync under SYNC durability) and only then lets the
- * Disruptor release the batch to the engine handler behind it.
+ * {@link ThreadingMode#DEDICATED}: the first handler. Seals and appends every command that is not a query, noting
+ * its journal index in the slot; rolls the journal to a new cycle file right before a {@code TakeSnapshot} marker
+ * (so the snapshot's cycle starts with it and every cycle before can go once a later snapshot is durable). At the
+ * end of each batch ends the journal batch (one sync under SYNC durability) and only then lets the Disruptor
+ * release the batch to the engine handler behind it.
  */
 final class JournalHandler implements EventHandler<CommandSlot>
 {
@@ -43,10 +46,24 @@ final class JournalHandler implements EventHandler<CommandSlot>
 
     static void append(final Journal journal, final JournalEntryFormat format, final CommandSlot slot)
     {
-        if (!CommandTypes.isQuery(slot.templateId))
+        if (CommandTypes.isQuery(slot.templateId))
         {
-            format.sealChecksum(slot.buffer, 0, slot.length);
-            journal.append(slot.buffer, 0, JournalEntryFormat.HEADER_LENGTH + slot.length);
+            slot.journalIndex = -1;
+            return;
         }
+        if (isTakeSnapshot(slot))
+        {
+            journal.roll();
+        }
+        format.sealChecksum(slot.buffer, 0, slot.length);
+        slot.journalIndex = journal.append(slot.buffer, 0, JournalEntryFormat.HEADER_LENGTH + slot.length);
+    }
+
+    /**
+     * @return true for the node's own {@code TakeSnapshot} marker.
+     */
+    static boolean isTakeSnapshot(final CommandSlot slot)
+    {
+        return slot.templateId == TakeSnapshotDecoder.TEMPLATE_ID && slot.sessionId == 0;
     }
 }

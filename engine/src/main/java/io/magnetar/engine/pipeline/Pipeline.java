@@ -4,16 +4,17 @@ import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.Sequence;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
-import io.magnetar.codecs.MessageHeaderDecoder;
-import io.magnetar.codecs.NodeStartedDecoder;
 import io.magnetar.engine.CommandHandler;
 import io.magnetar.engine.EventListener;
+import io.magnetar.engine.Snapshottable;
 import io.magnetar.engine.journal.Journal;
 import io.magnetar.engine.journal.JournalCorruptedException;
-import io.magnetar.engine.journal.JournalReader;
 import io.magnetar.engine.journal.ReplayResult;
-import org.agrona.DirectBuffer;
+import io.magnetar.engine.snapshot.SnapshotInfo;
+import io.magnetar.engine.snapshot.SnapshotStore;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
@@ -41,8 +42,16 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #isFailed()} turns true and the context's {@code onFatal} is told.
  * <p>
  * <b>Lifecycle.</b> {@link #Pipeline(PipelineContext)} concludes the context, opens the journal and builds the
- * ring; {@link #start()} replays and starts the handler threads; {@link #close()} stops accepting, drains
- * what was sequenced, stops the threads and closes the journal.
+ * ring; {@link #start()} recovers (latest complete snapshot, then the journal after it) and starts the handler
+ * threads; {@link #close()} stops accepting, drains what was sequenced, stops the threads, takes a snapshot and
+ * closes the journal.
+ * <p>
+ * <b>Snapshots</b> (when the command handler is {@link Snapshottable}) are commands in the stream: the sequencer
+ * injects a {@code TakeSnapshot} marker when one is due (entries, bytes or time since the last one, see
+ * {@link Sequencer#doWork()}, or {@link #requestSnapshot()}); the journal rolls to a new cycle file right before
+ * it; the engine thread, having applied everything up to it, writes the snapshot of the state at the marker's
+ * journal index, then deletes older snapshots beyond the retained ones and the journal cycles before the oldest
+ * snapshot kept. The engine stalls while it writes (see docs/ENGINE.md for figures).
  */
 public final class Pipeline implements AutoCloseable
 {
@@ -57,12 +66,15 @@ public final class Pipeline implements AutoCloseable
     private final RingBuffer<CommandSlot> ringBuffer;
     private final FailStopExceptionHandler failStop;
     private final Sequencer sequencer;
+    private final SnapshotStore snapshotStore;
+    private final Snapshotter snapshotter;
     private final Sequence journaledSequence = new Sequence(-1);
     private final Sequence appliedSequence = new Sequence(-1);
     private final AtomicLong nextDeadlineMs = new AtomicLong(Long.MAX_VALUE);
     private final List<Thread> threads = new ArrayList<>();
     private volatile int state = NEW;
     private volatile ReplayResult replayResult;
+    private volatile SnapshotInfo recoveredSnapshot;
     private volatile long startCount;
 
     /**
@@ -89,20 +101,30 @@ public final class Pipeline implements AutoCloseable
         try
         {
             final CommandHandler commandHandler = ctx.commandHandler();
+            final Snapshottable snapshottable = ctx.snapshottable();
+            snapshotStore = new SnapshotStore(ctx.snapshotDir().toPath());
+            snapshotter = null == snapshottable || !ctx.snapshotEnabled() ?
+                null : new Snapshotter(snapshottable, snapshotStore, journal, ctx.snapshotsRetained());
             if (ctx.threadingMode() == ThreadingMode.DEDICATED)
             {
                 disruptor
                     .handleEventsWith(new JournalHandler(journal, failStop, journaledSequence))
-                    .then(new EngineHandler(commandHandler, failStop, appliedSequence, nextDeadlineMs));
+                    .then(new EngineHandler(commandHandler, snapshotter, failStop, appliedSequence, nextDeadlineMs));
             }
             else
             {
                 disruptor.handleEventsWith(new SharedHandler(
-                    ringBuffer, journal, commandHandler, failStop, journaledSequence, appliedSequence, nextDeadlineMs));
+                    ringBuffer, journal, commandHandler, snapshotter, failStop, journaledSequence, appliedSequence,
+                    nextDeadlineMs));
             }
 
             sequencer = new Sequencer(
                 ringBuffer, ctx.epochClock(), ctx.maxCommandLength(), appliedSequence, nextDeadlineMs, failStop);
+        }
+        catch (final IOException ex)
+        {
+            journal.close();
+            throw new UncheckedIOException("cannot open the snapshot directory " + ctx.snapshotDir(), ex);
         }
         catch (final RuntimeException ex)
         {
@@ -112,13 +134,15 @@ public final class Pipeline implements AutoCloseable
     }
 
     /**
-     * Replay the journal through the command handler on this thread with egress muted, switch egress to the
-     * context's event listener, start the handler threads, sequence a {@code NodeStarted} command (journaled
-     * like any other) and start accepting offers.
+     * Recover on this thread with egress muted: load the latest complete snapshot that joins the journal (skipping,
+     * with a log line, any that is damaged, incomplete or does not join), then replay the journal entries after it
+     * (or, with no snapshot, the whole journal); switch egress to the context's event listener, start the handler
+     * threads, sequence a {@code NodeStarted} command (journaled like any other) and start accepting offers.
      *
      * @throws JournalCorruptedException if the journal holds a record that is not intact (nothing at or after
      *                                   it was applied; the pipeline does not start).
-     * @throws IllegalStateException     if already started or closed.
+     * @throws IllegalStateException     if already started or closed, or if journal cycles were deleted and no
+     *                                   snapshot is usable.
      */
     public void start()
     {
@@ -129,21 +153,30 @@ public final class Pipeline implements AutoCloseable
 
         final MutableEventListener egress = ctx.egress();
         final CommandHandler commandHandler = ctx.commandHandler();
-        final ReplayCounter counter = new ReplayCounter(commandHandler);
         try
         {
             egress.delegate(EventListener.MUTED);
-            final ReplayResult result = journal.replay(counter);
+            final Recovery.Result recovered = Recovery.recover(journal, snapshotStore, commandHandler, ctx.snapshottable());
+            final ReplayResult result = recovered.replay();
             replayResult = result;
+            recoveredSnapshot = recovered.snapshot();
             if (!result.isComplete())
             {
                 throw new JournalCorruptedException(result);
             }
 
             egress.delegate(ctx.eventListener());
-            startCount = counter.nodeStarts + 1;
+            startCount = recovered.startCount() + 1;
             nextDeadlineMs.set(commandHandler.nextDeadlineMs());
-            sequencer.lastTimestampMs(counter.lastTimestampMs);
+            sequencer.lastTimestampMs(recovered.lastTimestampMs());
+            if (null != snapshotter)
+            {
+                snapshotter.recovered(recovered.lastIndex(), recovered.lastTimestampMs(),
+                    null == recovered.snapshot() ? -1 : recovered.snapshot().journalIndex(),
+                    null == recovered.snapshot() ? 0 : recovered.snapshot().bytes());
+                sequencer.snapshots(true, ctx.snapshotIntervalEntries(), ctx.snapshotIntervalBytes(),
+                    ctx.snapshotIntervalMs(), snapshotter::lastSnapshotBytes);
+            }
 
             disruptor.start();
 
@@ -210,6 +243,87 @@ public final class Pipeline implements AutoCloseable
     }
 
     /**
+     * @return the snapshot {@link #start()} recovered from, or null if it replayed the whole journal (or has not
+     * run).
+     */
+    public SnapshotInfo recoveredSnapshot()
+    {
+        return recoveredSnapshot;
+    }
+
+    /**
+     * Ask for a snapshot: the sequencer injects a {@code TakeSnapshot} marker on its next duty cycle
+     * ({@link Sequencer#doWork()}) and the engine thread writes the snapshot once it applied everything before it.
+     *
+     * @return false if this pipeline takes no snapshots.
+     */
+    public boolean requestSnapshot()
+    {
+        if (null == snapshotter)
+        {
+            return false;
+        }
+        sequencer.requestSnapshot();
+        return true;
+    }
+
+    /**
+     * @return snapshots written by this pipeline (readable from any thread).
+     */
+    public long snapshotCount()
+    {
+        return null == snapshotter ? 0 : snapshotter.snapshots();
+    }
+
+    /**
+     * @return snapshots that failed to be written (readable from any thread).
+     */
+    public long snapshotFailures()
+    {
+        return null == snapshotter ? 0 : snapshotter.failures();
+    }
+
+    /**
+     * @return journal index of the newest snapshot written or recovered from, or -1 (readable from any thread).
+     */
+    public long lastSnapshotIndex()
+    {
+        return null == snapshotter ? -1 : snapshotter.lastSnapshotIndex();
+    }
+
+    /**
+     * @return size of the last snapshot written, bytes (readable from any thread).
+     */
+    public long lastSnapshotBytes()
+    {
+        return null == snapshotter ? 0 : snapshotter.lastSnapshotBytes();
+    }
+
+    /**
+     * @return how long the engine stalled writing the last snapshot, ns (readable from any thread).
+     */
+    public long lastSnapshotNs()
+    {
+        return null == snapshotter ? 0 : snapshotter.lastSnapshotNs();
+    }
+
+    /**
+     * @return the longest the engine stalled writing a snapshot, ns (readable from any thread).
+     */
+    public long maxSnapshotNs()
+    {
+        return null == snapshotter ? 0 : snapshotter.maxSnapshotNs();
+    }
+
+    /**
+     * @return the snapshot directory.
+     */
+    public SnapshotStore snapshotStore()
+    {
+        return snapshotStore;
+    }
+
+    /**
      * @return the {@code startCount} of the {@code NodeStarted} this start journaled (1 on a fresh journal).
      */
     public long startCount()
@@ -267,7 +381,8 @@ public final class Pipeline implements AutoCloseable
 
     /**
      * Stop accepting offers, wait (up to the close timeout) until everything sequenced has been applied unless
-     * the pipeline failed, stop the handler threads and close the journal. Idempotent. May be called from the
+     * the pipeline failed, stop the handler threads, snapshot the state after the last entry applied (unless
+     * failed, or {@code snapshotOnClose} is off) and close the journal. Idempotent. May be called from the
      * {@code onFatal} callback.
      *
      * @throws IllegalStateException if a handler thread did not stop in time (the journal is then left open).
@@ -306,6 +421,11 @@ public final class Pipeline implements AutoCloseable
                 ctx.closeTimeoutMs() + " ms; journal left open: " + ctx.journalDir());
         }
 
+        if (null != snapshotter && ctx.snapshotOnClose() && previous == RUNNING && !failStop.isFailed())
+        {
+            // the handler threads have stopped (joined): this thread may read the engine
+            snapshotter.takeAtLastApplied();
+        }
         journal.close();
     }
 
@@ -347,44 +467,6 @@ public final class Pipeline implements AutoCloseable
     {
         sequencer().accepting(false);
         disruptor.halt();
-    }
-
-    /**
-     * Replays into the command handler and notes what the restart needs: NodeStarted count, last stamp.
-     */
-    private static final class ReplayCounter implements JournalReader.Handler
-    {
-        private final CommandHandler commandHandler;
-        private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
-        private long nodeStarts;
-        private long lastTimestampMs = Long.MIN_VALUE;
-
-        ReplayCounter(final CommandHandler commandHandler)
-        {
-            this.commandHandler = commandHandler;
-        }
-
-        public void onEntry(
-            final long sessionId,
-            final long timestampMs,
-            final DirectBuffer buffer,
-            final int offset,
-            final int length,
-            final long index)
-        {
-            if (length >= MessageHeaderDecoder.ENCODED_LENGTH)
-            {
-                headerDecoder.wrap(buffer, offset);
-                if (headerDecoder.schemaId() == NodeStartedDecoder.SCHEMA_ID &&
-                    headerDecoder.templateId() == NodeStartedDecoder.TEMPLATE_ID)
-                {
-                    nodeStarts++;
-                }
-            }
-            lastTimestampMs = Math.max(lastTimestampMs, timestampMs);
-
-            commandHandler.onCommand(sessionId, timestampMs, buffer, offset, length);
-        }
     }
 
     /**

@@ -9,6 +9,7 @@ import com.lmax.disruptor.WaitStrategy;
 import com.lmax.disruptor.YieldingWaitStrategy;
 import io.magnetar.engine.CommandHandler;
 import io.magnetar.engine.EventListener;
+import io.magnetar.engine.Snapshottable;
 import io.magnetar.engine.journal.Durability;
 import io.magnetar.engine.journal.Journal;
 import io.magnetar.engine.journal.JournalEntryFormat;
@@ -61,8 +62,46 @@ public final class PipelineContext
 
         /** Chronicle roll cycle name, see {@link Journal#rollCycle(String)}. */
         public static final String ROLL_CYCLE_PROP_NAME = "magnetar.journal.roll.cycle";
-        /** Default roll cycle: one file per day. */
-        public static final String ROLL_CYCLE_DEFAULT = "FAST_DAILY";
+        /**
+         * Default roll cycle: a file per ten minutes (up to 2^30 entries each); the journal also rolls at every
+         * snapshot, which is what bounds its size under load.
+         */
+        public static final String ROLL_CYCLE_DEFAULT = "TEN_MINUTELY";
+
+        /** {@code true} to take snapshots (when the command handler is {@link Snapshottable}). */
+        public static final String SNAPSHOT_ENABLED_PROP_NAME = "magnetar.snapshot.enabled";
+        /** Default: snapshots on. */
+        public static final boolean SNAPSHOT_ENABLED_DEFAULT = true;
+
+        /** Snapshot after this many journal entries (0: no entry trigger). */
+        public static final String SNAPSHOT_INTERVAL_ENTRIES_PROP_NAME = "magnetar.snapshot.interval.entries";
+        /** Default entry trigger. */
+        public static final long SNAPSHOT_INTERVAL_ENTRIES_DEFAULT = 1_000_000;
+
+        /** Snapshot after this many journal bytes (0: no byte trigger). */
+        public static final String SNAPSHOT_INTERVAL_BYTES_PROP_NAME = "magnetar.snapshot.interval.bytes";
+        /** Default byte trigger: 32 MiB. */
+        public static final long SNAPSHOT_INTERVAL_BYTES_DEFAULT = 32L * 1024 * 1024;
+
+        /** Snapshot when this long has passed since the last one and entries were journaled (0: no time trigger). */
+        public static final String SNAPSHOT_INTERVAL_MS_PROP_NAME = "magnetar.snapshot.interval.ms";
+        /** Default time trigger: ten minutes. */
+        public static final long SNAPSHOT_INTERVAL_MS_DEFAULT = 10 * 60 * 1000;
+
+        /** {@code true} to snapshot on graceful close. */
+        public static final String SNAPSHOT_ON_CLOSE_PROP_NAME = "magnetar.snapshot.on.close";
+        /** Default: snapshot on close. */
+        public static final boolean SNAPSHOT_ON_CLOSE_DEFAULT = true;
+
+        /** Snapshots kept; the journal is kept from the oldest of them. */
+        public static final String SNAPSHOTS_RETAINED_PROP_NAME = "magnetar.snapshot.retained";
+        /** Default: two, so recovery can fall back to the older if the newer is damaged. */
+        public static final int SNAPSHOTS_RETAINED_DEFAULT = 2;
+
+        /** Directory of the snapshots; empty for {@value #SNAPSHOT_DIR_DEFAULT} inside the journal directory. */
+        public static final String SNAPSHOT_DIR_PROP_NAME = "magnetar.snapshot.dir";
+        /** Default snapshot directory, inside the journal directory. */
+        public static final String SNAPSHOT_DIR_DEFAULT = "snapshots";
 
         /** {@code shared} or {@code dedicated}, see {@link ThreadingMode}. */
         public static final String THREADING_MODE_PROP_NAME = "magnetar.pipeline.threading.mode";
@@ -138,6 +177,63 @@ public final class PipelineContext
         public static String rollCycle()
         {
             return System.getProperty(ROLL_CYCLE_PROP_NAME, ROLL_CYCLE_DEFAULT);
+        }
+
+        /**
+         * @return from {@link #SNAPSHOT_ENABLED_PROP_NAME}.
+         */
+        public static boolean snapshotEnabled()
+        {
+            return Boolean.parseBoolean(System.getProperty(SNAPSHOT_ENABLED_PROP_NAME, "" + SNAPSHOT_ENABLED_DEFAULT));
+        }
+
+        /**
+         * @return from {@link #SNAPSHOT_INTERVAL_ENTRIES_PROP_NAME}.
+         */
+        public static long snapshotIntervalEntries()
+        {
+            return Long.getLong(SNAPSHOT_INTERVAL_ENTRIES_PROP_NAME, SNAPSHOT_INTERVAL_ENTRIES_DEFAULT);
+        }
+
+        /**
+         * @return from {@link #SNAPSHOT_INTERVAL_BYTES_PROP_NAME}.
+         */
+        public static long snapshotIntervalBytes()
+        {
+            return Long.getLong(SNAPSHOT_INTERVAL_BYTES_PROP_NAME, SNAPSHOT_INTERVAL_BYTES_DEFAULT);
+        }
+
+        /**
+         * @return from {@link #SNAPSHOT_INTERVAL_MS_PROP_NAME}.
+         */
+        public static long snapshotIntervalMs()
+        {
+            return Long.getLong(SNAPSHOT_INTERVAL_MS_PROP_NAME, SNAPSHOT_INTERVAL_MS_DEFAULT);
+        }
+
+        /**
+         * @return from {@link #SNAPSHOT_ON_CLOSE_PROP_NAME}.
+         */
+        public static boolean snapshotOnClose()
+        {
+            return Boolean.parseBoolean(System.getProperty(SNAPSHOT_ON_CLOSE_PROP_NAME, "" + SNAPSHOT_ON_CLOSE_DEFAULT));
+        }
+
+        /**
+         * @return from {@link #SNAPSHOTS_RETAINED_PROP_NAME}.
+         */
+        public static int snapshotsRetained()
+        {
+            return Integer.getInteger(SNAPSHOTS_RETAINED_PROP_NAME, SNAPSHOTS_RETAINED_DEFAULT);
+        }
+
+        /**
+         * @return from {@link #SNAPSHOT_DIR_PROP_NAME}, or null for the default (inside the journal directory).
+         */
+        public static File snapshotDir()
+        {
+            final String value = System.getProperty(SNAPSHOT_DIR_PROP_NAME);
+            return null == value || value.isBlank() ? null : new File(value);
         }
 
         /**
@@ -279,6 +375,14 @@ public final class PipelineContext
     private EventListener eventListener;
     private Consumer<Throwable> onFatal;
     private String threadNamePrefix = "magnetar-";
+    private boolean snapshotEnabled = Configuration.snapshotEnabled();
+    private long snapshotIntervalEntries = Configuration.snapshotIntervalEntries();
+    private long snapshotIntervalBytes = Configuration.snapshotIntervalBytes();
+    private long snapshotIntervalMs = Configuration.snapshotIntervalMs();
+    private boolean snapshotOnClose = Configuration.snapshotOnClose();
+    private int snapshotsRetained = Configuration.snapshotsRetained();
+    private File snapshotDir = Configuration.snapshotDir();
+    private Snapshottable snapshottable;
 
     /**
      * Validate the settings and fill in what follows from them. Called by {@link Pipeline}'s constructor.
@@ -305,6 +409,18 @@ public final class PipelineContext
         require(null != commandHandler, "commandHandler is required");
         require(null != egress, "egress (the MutableEventListener the command handler emits through) is required");
         require(null != eventListener, "eventListener is required (EventListener.MUTED to drop events)");
+        require(snapshotIntervalEntries >= 0 && snapshotIntervalBytes >= 0 && snapshotIntervalMs >= 0,
+            "snapshot intervals must be >= 0 (0: off)");
+        require(snapshotsRetained >= 1, "snapshotsRetained must be >= 1: " + snapshotsRetained);
+
+        if (null == snapshottable && commandHandler instanceof Snapshottable)
+        {
+            snapshottable = (Snapshottable)commandHandler;
+        }
+        if (null == snapshotDir)
+        {
+            snapshotDir = new File(journalDir, Configuration.SNAPSHOT_DIR_DEFAULT);
+        }
 
         if (null == rollCycle)
         {
@@ -682,6 +798,151 @@ public final class PipelineContext
     public PipelineContext threadNamePrefix(final String prefix)
     {
         this.threadNamePrefix = prefix;
+        return this;
+    }
+
+    /**
+     * @return true if snapshots are taken (when there is a {@link #snapshottable()}).
+     */
+    public boolean snapshotEnabled()
+    {
+        return snapshotEnabled;
+    }
+
+    /**
+     * @param enabled false to take no snapshots (existing ones are still used for recovery).
+     * @return this.
+     */
+    public PipelineContext snapshotEnabled(final boolean enabled)
+    {
+        this.snapshotEnabled = enabled;
+        return this;
+    }
+
+    /**
+     * @return journal entries after which a snapshot is taken, 0 for none.
+     */
+    public long snapshotIntervalEntries()
+    {
+        return snapshotIntervalEntries;
+    }
+
+    /**
+     * @param entries journal entries after which a snapshot is taken, 0 for none.
+     * @return this.
+     */
+    public PipelineContext snapshotIntervalEntries(final long entries)
+    {
+        this.snapshotIntervalEntries = entries;
+        return this;
+    }
+
+    /**
+     * @return journal bytes after which a snapshot is taken, 0 for none.
+     */
+    public long snapshotIntervalBytes()
+    {
+        return snapshotIntervalBytes;
+    }
+
+    /**
+     * @param bytes journal bytes after which a snapshot is taken, 0 for none.
+     * @return this.
+     */
+    public PipelineContext snapshotIntervalBytes(final long bytes)
+    {
+        this.snapshotIntervalBytes = bytes;
+        return this;
+    }
+
+    /**
+     * @return time after which a snapshot is taken if anything was journaled, ms, 0 for none.
+     */
+    public long snapshotIntervalMs()
+    {
+        return snapshotIntervalMs;
+    }
+
+    /**
+     * @param ms time after which a snapshot is taken if anything was journaled, 0 for none.
+     * @return this.
+     */
+    public PipelineContext snapshotIntervalMs(final long ms)
+    {
+        this.snapshotIntervalMs = ms;
+        return this;
+    }
+
+    /**
+     * @return true to snapshot on graceful close.
+     */
+    public boolean snapshotOnClose()
+    {
+        return snapshotOnClose;
+    }
+
+    /**
+     * @param snapshotOnClose true to snapshot on graceful close.
+     * @return this.
+     */
+    public PipelineContext snapshotOnClose(final boolean snapshotOnClose)
+    {
+        this.snapshotOnClose = snapshotOnClose;
+        return this;
+    }
+
+    /**
+     * @return snapshots kept (the journal is kept from the oldest of them).
+     */
+    public int snapshotsRetained()
+    {
+        return snapshotsRetained;
+    }
+
+    /**
+     * @param retained snapshots kept, at least 1 (2 lets recovery fall back if the newest is damaged).
+     * @return this.
+     */
+    public PipelineContext snapshotsRetained(final int retained)
+    {
+        this.snapshotsRetained = retained;
+        return this;
+    }
+
+    /**
+     * @return the snapshot directory (after {@link #conclude()}: {@code <journalDir>/snapshots} unless set).
+     */
+    public File snapshotDir()
+    {
+        return snapshotDir;
+    }
+
+    /**
+     * @param dir the snapshot directory.
+     * @return this.
+     */
+    public PipelineContext snapshotDir(final File dir)
+    {
+        this.snapshotDir = dir;
+        return this;
+    }
+
+    /**
+     * @return what writes and loads snapshots (after {@link #conclude()}: the command handler if it is
+     * {@link Snapshottable}), or null: then no snapshots are taken or loaded.
+     */
+    public Snapshottable snapshottable()
+    {
+        return snapshottable;
+    }
+
+    /**
+     * @param snapshottable what writes and loads snapshots, if not the command handler.
+     * @return this.
+     */
+    public PipelineContext snapshottable(final Snapshottable snapshottable)
+    {
+        this.snapshottable = snapshottable;
         return this;
     }
 

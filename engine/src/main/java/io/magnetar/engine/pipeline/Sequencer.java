@@ -7,18 +7,23 @@ import io.magnetar.codecs.MessageHeaderDecoder;
 import io.magnetar.codecs.MessageHeaderEncoder;
 import io.magnetar.codecs.NodeStartedEncoder;
 import io.magnetar.codecs.SessionClosedEncoder;
+import io.magnetar.codecs.SnapshotReason;
+import io.magnetar.codecs.TakeSnapshotEncoder;
 import io.magnetar.codecs.TickEncoder;
+import io.magnetar.engine.CommandTypes;
 import io.magnetar.engine.journal.JournalEntryFormat;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.EpochClock;
 
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
 /**
  * The single producer into the pipeline's ring: it stamps each command with the session it came from and
- * the node's time, and it injects a {@code Tick} when the engine's next deadline has come.
+ * the node's time, it injects a {@code Tick} when the engine's next deadline has come, and a {@code TakeSnapshot}
+ * marker when a snapshot is due (see {@link #doWork()}).
  * <p>
  * <b>One thread only.</b> {@link #offer}, {@link #offerSessionClosed} and {@link #doWork} must all be called
  * from the same thread (the ingress agent's duty cycle), which must start after {@link Pipeline#start()}
@@ -41,6 +46,8 @@ public final class Sequencer
         MessageHeaderEncoder.ENCODED_LENGTH + SessionClosedEncoder.BLOCK_LENGTH;
     private static final int NODE_STARTED_LENGTH =
         MessageHeaderEncoder.ENCODED_LENGTH + NodeStartedEncoder.BLOCK_LENGTH;
+    private static final int TAKE_SNAPSHOT_LENGTH =
+        MessageHeaderEncoder.ENCODED_LENGTH + TakeSnapshotEncoder.BLOCK_LENGTH;
 
     private final RingBuffer<CommandSlot> ringBuffer;
     private final EpochClock clock;
@@ -53,7 +60,19 @@ public final class Sequencer
     private final TickEncoder tickEncoder = new TickEncoder();
     private final SessionClosedEncoder sessionClosedEncoder = new SessionClosedEncoder();
     private final NodeStartedEncoder nodeStartedEncoder = new NodeStartedEncoder();
+    private final TakeSnapshotEncoder takeSnapshotEncoder = new TakeSnapshotEncoder();
     private volatile boolean accepting;
+    private volatile boolean snapshotRequested;
+    private boolean snapshotsEnabled;
+    private long snapshotIntervalEntries;
+    private long snapshotIntervalBytes;
+    private long snapshotIntervalMs;
+    private LongSupplier lastSnapshotBytes = () -> 0;
+    private long entriesSinceSnapshot;
+    private long bytesSinceSnapshot;
+    private long lastSnapshotMs;
+    private long snapshotSequence = -1;
+    private long snapshotMarkers;
     private long lastTimestampMs = Long.MIN_VALUE;
     private long tickSequence = -1;
     private long ticks;
@@ -161,10 +180,16 @@ public final class Sequencer
     }
 
     /**
-     * One duty cycle: inject a {@code Tick} if the engine's next deadline has come. At most one tick is in
-     * flight: the next one waits until the engine has applied it and published its new deadline.
+     * One duty cycle: inject a {@code Tick} if the engine's next deadline has come, and a {@code TakeSnapshot}
+     * marker if a snapshot is due. At most one tick and one marker are in flight: the next one waits until the
+     * engine has applied the previous one.
+     * <p>
+     * A snapshot is due when requested ({@link Pipeline#requestSnapshot()}), or when entries were journaled since
+     * the last marker and either {@code snapshotIntervalMs} has passed, or {@code snapshotIntervalEntries} entries
+     * or {@code snapshotIntervalBytes} bytes were journaled and at least as many bytes as the last snapshot had
+     * (so snapshots never write more than the journal does, however large the live state).
      *
-     * @return 1 if a tick was sequenced, else 0.
+     * @return how many commands were sequenced (0..2).
      */
     public int doWork()
     {
@@ -173,6 +198,67 @@ public final class Sequencer
             return 0;
         }
 
+        return tick() + snapshot();
+    }
+
+    private int snapshot()
+    {
+        if (!snapshotsEnabled || appliedSequence.get() < snapshotSequence)
+        {
+            return 0;
+        }
+
+        final SnapshotReason reason;
+        if (snapshotRequested)
+        {
+            reason = SnapshotReason.REQUESTED;
+        }
+        else if (entriesSinceSnapshot == 0)
+        {
+            return 0;
+        }
+        else if ((snapshotIntervalEntries > 0 && entriesSinceSnapshot >= snapshotIntervalEntries ||
+            snapshotIntervalBytes > 0 && bytesSinceSnapshot >= snapshotIntervalBytes) &&
+            bytesSinceSnapshot >= lastSnapshotBytes.getAsLong())
+        {
+            reason = SnapshotReason.ENTRIES;
+        }
+        else if (snapshotIntervalMs > 0 && clock.time() - lastSnapshotMs >= snapshotIntervalMs)
+        {
+            reason = SnapshotReason.TIME;
+        }
+        else
+        {
+            return 0;
+        }
+
+        final long sequence;
+        try
+        {
+            sequence = ringBuffer.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return 0;
+        }
+
+        final CommandSlot slot = ringBuffer.get(sequence);
+        takeSnapshotEncoder
+            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .reason(reason);
+        snapshotRequested = false;
+        publish(sequence, slot, 0, TakeSnapshotEncoder.TEMPLATE_ID, TAKE_SNAPSHOT_LENGTH);
+        entriesSinceSnapshot = 0;
+        bytesSinceSnapshot = 0;
+        lastSnapshotMs = lastTimestampMs;
+        snapshotSequence = sequence;
+        snapshotMarkers++;
+
+        return 1;
+    }
+
+    private int tick()
+    {
         if (appliedSequence.get() < tickSequence)
         {
             return 0;
@@ -214,6 +300,14 @@ public final class Sequencer
     }
 
     /**
+     * @return {@code TakeSnapshot} markers injected by this sequencer.
+     */
+    public long snapshotMarkers()
+    {
+        return snapshotMarkers;
+    }
+
+    /**
      * @return ticks injected by this sequencer.
      */
     public long ticks()
@@ -245,6 +339,26 @@ public final class Sequencer
     void lastTimestampMs(final long timestampMs)
     {
         lastTimestampMs = timestampMs;
+    }
+
+    void snapshots(
+        final boolean enabled,
+        final long intervalEntries,
+        final long intervalBytes,
+        final long intervalMs,
+        final LongSupplier lastSnapshotBytes)
+    {
+        this.snapshotsEnabled = enabled;
+        this.snapshotIntervalEntries = intervalEntries;
+        this.snapshotIntervalBytes = intervalBytes;
+        this.snapshotIntervalMs = intervalMs;
+        this.lastSnapshotBytes = lastSnapshotBytes;
+        this.lastSnapshotMs = clock.time();
+    }
+
+    void requestSnapshot()
+    {
+        snapshotRequested = true;
     }
 
     boolean offerNodeStarted(final long startCount)
@@ -280,6 +394,12 @@ public final class Sequencer
         slot.sessionId = sessionId;
         slot.timestampMs = timestampMs;
         slot.templateId = templateId;
+        slot.journalIndex = -1;
+        if (!CommandTypes.isQuery(templateId))
+        {
+            entriesSinceSnapshot++;
+            bytesSinceSnapshot += JournalEntryFormat.HEADER_LENGTH + length;
+        }
         ringBuffer.publish(sequence);
     }
 }

@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * {@link ThreadingMode#SHARED}: journal and engine on one thread. Appends each command as it arrives; at the
  * end of the batch ends the journal batch (one sync under SYNC durability), then applies every command of
- * the batch in order. The batch's slots are still owned by this handler: the Disruptor releases them only
- * when the last event of the batch returns.
+ * the batch in order (writing a snapshot after a {@code TakeSnapshot} marker). The batch's slots are still
+ * owned by this handler: the Disruptor releases them only when the last event of the batch returns.
  */
 final class SharedHandler implements EventHandler<CommandSlot>
 {
@@ -24,6 +24,7 @@ final class SharedHandler implements EventHandler<CommandSlot>
     private final Sequence journaledSequence;
     private final Sequence appliedSequence;
     private final AtomicLong nextDeadlineMs;
+    private final Snapshotter snapshotter;
     private final JournalEntryFormat format = new JournalEntryFormat();
     private long batchStart = -1;
 
@@ -31,6 +32,7 @@ final class SharedHandler implements EventHandler<CommandSlot>
         final RingBuffer<CommandSlot> ringBuffer,
         final Journal journal,
         final CommandHandler commandHandler,
+        final Snapshotter snapshotter,
         final FailStopExceptionHandler failStop,
         final Sequence journaledSequence,
         final Sequence appliedSequence,
@@ -39,6 +41,7 @@ final class SharedHandler implements EventHandler<CommandSlot>
         this.ringBuffer = ringBuffer;
         this.journal = journal;
         this.commandHandler = commandHandler;
+        this.snapshotter = snapshotter;
         this.failStop = failStop;
         this.journaledSequence = journaledSequence;
         this.appliedSequence = appliedSequence;
@@ -69,7 +72,7 @@ final class SharedHandler implements EventHandler<CommandSlot>
 
             for (long s = first; s <= sequence; s++)
             {
-                EngineHandler.apply(commandHandler, ringBuffer.get(s));
+                EngineHandler.apply(commandHandler, snapshotter, ringBuffer.get(s));
             }
 
             EngineHandler.publish(commandHandler, nextDeadlineMs, appliedSequence, sequence);

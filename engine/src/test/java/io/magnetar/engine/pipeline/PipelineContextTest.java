@@ -59,9 +59,16 @@ class PipelineContextTest
         assertInstanceOf(SleepingWaitStrategy.class, ctx.waitStrategySupplier().get());
         assertInstanceOf(BackoffIdleStrategy.class, ctx.idleStrategySupplier().get());
         assertNotSame(ctx.idleStrategySupplier().get(), ctx.idleStrategySupplier().get());
-        assertEquals("FAST_DAILY", ((Enum<?>)ctx.rollCycle()).name());
+        assertEquals("TEN_MINUTELY", ((Enum<?>)ctx.rollCycle()).name());
         assertSame(SystemEpochClock.INSTANCE, ctx.epochClock());
         assertNotNull(ctx.onFatal());
+        assertTrue(ctx.snapshotEnabled());
+        assertEquals(1_000_000, ctx.snapshotIntervalEntries());
+        assertEquals(32L * 1024 * 1024, ctx.snapshotIntervalBytes());
+        assertEquals(600_000, ctx.snapshotIntervalMs());
+        assertTrue(ctx.snapshotOnClose());
+        assertEquals(2, ctx.snapshotsRetained());
+        assertEquals(new java.io.File(ctx.journalDir(), "snapshots"), ctx.snapshotDir());
     }
 
     @Test
@@ -106,6 +113,9 @@ class PipelineContextTest
         assertThrows(IllegalArgumentException.class, () -> valid().waitStrategyName("spinning-wheel").conclude());
         assertThrows(IllegalArgumentException.class, () -> valid().idleStrategyName("nap").conclude());
         assertThrows(IllegalArgumentException.class, () -> valid().rollCycleName("fortnightly").conclude());
+        assertThrows(IllegalArgumentException.class, () -> valid().snapshotsRetained(0).conclude());
+        assertThrows(IllegalArgumentException.class, () -> valid().snapshotIntervalEntries(-1).conclude());
+        assertThrows(IllegalArgumentException.class, () -> valid().snapshotIntervalMs(-1).conclude());
 
         final PipelineContext ctx = valid().conclude();
         assertThrows(IllegalStateException.class, ctx::conclude);

@@ -1,0 +1,677 @@
+package io.magnetar.engine;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+
+import io.magnetar.codecs.snapshot.BooleanType;
+import io.magnetar.codecs.snapshot.ConsumerRecordDecoder;
+import io.magnetar.codecs.snapshot.DeliveryListKind;
+import io.magnetar.codecs.snapshot.DeliveryListRecordDecoder;
+import io.magnetar.codecs.snapshot.MessageHeaderDecoder;
+import io.magnetar.codecs.snapshot.MessageRecordDecoder;
+import io.magnetar.codecs.snapshot.SnapshotBeginDecoder;
+import io.magnetar.codecs.snapshot.SnapshotEndDecoder;
+import io.magnetar.codecs.snapshot.SubscriptionRecordDecoder;
+import io.magnetar.codecs.snapshot.TopicRecordDecoder;
+import io.magnetar.codecs.SubscriptionType;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Hashing;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Reads {@code magnetar-snapshot} records into new engine objects, checks them, and only then hands them to the
+ * {@link Engine} ({@link Engine#restoreFromSnapshot}): a snapshot that is incomplete or inconsistent throws
+ * {@link SnapshotLoadException} and leaves the engine as it was. Key states and hash rings are rebuilt from the
+ * deliveries and consumers. One use per instance.
+ */
+final class EngineSnapshotLoader implements SnapshotSink
+{
+    private static final int RANK_BEGIN = 0;
+    private static final int RANK_TOPIC = 1;
+    private static final int RANK_SUBSCRIPTION = 2;
+    private static final int RANK_CONSUMER = 3;
+    private static final int RANK_MESSAGE = 4;
+    private static final int RANK_LIST = 5;
+    private static final int RANK_END = 6;
+    private static final int MAX_PARTITIONS = 4096;
+    private static final long MAX_MESSAGES_PER_PARTITION = 1L << 29;
+
+    private final Engine engine;
+    private final EngineConfig config;
+    private final UnsafeBuffer record = new UnsafeBuffer(0, 0);
+    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final SnapshotBeginDecoder beginDecoder = new SnapshotBeginDecoder();
+    private final SnapshotEndDecoder endDecoder = new SnapshotEndDecoder();
+    private final TopicRecordDecoder topicDecoder = new TopicRecordDecoder();
+    private final SubscriptionRecordDecoder subscriptionDecoder = new SubscriptionRecordDecoder();
+    private final ConsumerRecordDecoder consumerDecoder = new ConsumerRecordDecoder();
+    private final MessageRecordDecoder messageDecoder = new MessageRecordDecoder();
+    private final DeliveryListRecordDecoder listDecoder = new DeliveryListRecordDecoder();
+    private final SnapshotChecksum checksum = new SnapshotChecksum();
+
+    private int rank = -1;
+    private long records;
+    private boolean ended;
+
+    // SnapshotBegin
+    private long journalIndex;
+    private long nowMs;
+    private int nextTopicId;
+    private long nextConsumerId;
+    private long nextLedgerId;
+    private long nextSequence;
+    private long startCount;
+    private long nextDeadlineMs;
+    private long expectedLiveMessages;
+    private long expectedLiveBytes;
+    private int expectedTopics;
+    private int expectedSubscriptions;
+    private int expectedConsumers;
+    private long expectedDeliveries;
+
+    // staged state
+    private final ArrayList<Topic> topics = new ArrayList<>();
+    private final Int2ObjectHashMap<long[]> expectedPartitionMessages = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<Topic> topicsById = new Int2ObjectHashMap<>();
+    private final HashMap<String, Topic> topicsByName = new HashMap<>();
+    private final ArrayList<Subscription> subscriptions = new ArrayList<>();
+    private final ArrayList<Consumer> consumers = new ArrayList<>();
+    private final Long2ObjectHashMap<Consumer> consumersById = new Long2ObjectHashMap<>();
+    private int[] recordedOutstanding = new int[16];
+    private Delivery[] deliveries = new Delivery[1024];
+    private int deliveryCount;
+    private long liveMessages;
+    private long liveBytes;
+
+    EngineSnapshotLoader(final Engine engine, final EngineConfig config)
+    {
+        this.engine = engine;
+        this.config = config;
+    }
+
+    void load(final SnapshotSource source)
+    {
+        try
+        {
+            source.readRecords(this);
+        }
+        catch (final SnapshotLoadException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new SnapshotLoadException("snapshot record " + records + " is malformed: " + ex, ex);
+        }
+        if (!ended)
+        {
+            throw new SnapshotLoadException(rank < 0 ? "snapshot is empty" :
+                "snapshot ends after " + records + " records without SnapshotEnd (incomplete)");
+        }
+        finish();
+    }
+
+    public void onRecord(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (ended)
+        {
+            throw new SnapshotLoadException("record after SnapshotEnd");
+        }
+        if (length < MessageHeaderDecoder.ENCODED_LENGTH)
+        {
+            throw new SnapshotLoadException("record " + records + " of " + length + " bytes is shorter than an SBE header");
+        }
+        record.wrap(buffer, offset, length);
+        header.wrap(record, 0);
+        final int schemaId = header.schemaId();
+        final int version = header.version();
+        final int templateId = header.templateId();
+        final int blockLength = header.blockLength();
+        if (schemaId != MessageHeaderDecoder.SCHEMA_ID)
+        {
+            throw new SnapshotLoadException("record " + records + " has schemaId " + schemaId + ", not the snapshot schema " +
+                MessageHeaderDecoder.SCHEMA_ID);
+        }
+        if (version > MessageHeaderDecoder.SCHEMA_VERSION)
+        {
+            throw new SnapshotLoadException("record " + records + " has schema version " + version + ", newer than " +
+                MessageHeaderDecoder.SCHEMA_VERSION);
+        }
+
+        final int recordRank = rank(templateId);
+        if (recordRank < 0)
+        {
+            throw new SnapshotLoadException("record " + records + " has unknown templateId " + templateId);
+        }
+        if (rank < 0 ? recordRank != RANK_BEGIN : recordRank < rank || recordRank == RANK_BEGIN)
+        {
+            throw new SnapshotLoadException("record " + records + " (templateId " + templateId + ") is out of order");
+        }
+        rank = recordRank;
+
+        final int bodyOffset = MessageHeaderDecoder.ENCODED_LENGTH;
+        switch (templateId)
+        {
+            case SnapshotBeginDecoder.TEMPLATE_ID:
+                onBegin(beginDecoder.wrap(record, bodyOffset, blockLength, version));
+                break;
+            case TopicRecordDecoder.TEMPLATE_ID:
+                onTopic(topicDecoder.wrap(record, bodyOffset, blockLength, version));
+                break;
+            case SubscriptionRecordDecoder.TEMPLATE_ID:
+                onSubscription(subscriptionDecoder.wrap(record, bodyOffset, blockLength, version));
+                break;
+            case ConsumerRecordDecoder.TEMPLATE_ID:
+                onConsumer(consumerDecoder.wrap(record, bodyOffset, blockLength, version));
+                break;
+            case MessageRecordDecoder.TEMPLATE_ID:
+                onMessage(messageDecoder.wrap(record, bodyOffset, blockLength, version));
+                break;
+            case DeliveryListRecordDecoder.TEMPLATE_ID:
+                onList(listDecoder.wrap(record, bodyOffset, blockLength, version));
+                break;
+            case SnapshotEndDecoder.TEMPLATE_ID:
+                // the checksum covers every record but this one: its layout must be exact
+                if (blockLength != SnapshotEndDecoder.BLOCK_LENGTH || version != SnapshotEndDecoder.SCHEMA_VERSION ||
+                    length != MessageHeaderDecoder.ENCODED_LENGTH + SnapshotEndDecoder.BLOCK_LENGTH)
+                {
+                    throw new SnapshotLoadException("SnapshotEnd is not laid out as one");
+                }
+                onEnd(endDecoder.wrap(record, bodyOffset, blockLength, version));
+                return;
+            default:
+                break;
+        }
+        checksum.update(buffer, offset, length);
+        records++;
+    }
+
+    private static int rank(final int templateId)
+    {
+        switch (templateId)
+        {
+            case SnapshotBeginDecoder.TEMPLATE_ID:
+                return RANK_BEGIN;
+            case TopicRecordDecoder.TEMPLATE_ID:
+                return RANK_TOPIC;
+            case SubscriptionRecordDecoder.TEMPLATE_ID:
+                return RANK_SUBSCRIPTION;
+            case ConsumerRecordDecoder.TEMPLATE_ID:
+                return RANK_CONSUMER;
+            case MessageRecordDecoder.TEMPLATE_ID:
+                return RANK_MESSAGE;
+            case DeliveryListRecordDecoder.TEMPLATE_ID:
+                return RANK_LIST;
+            case SnapshotEndDecoder.TEMPLATE_ID:
+                return RANK_END;
+            default:
+                return -1;
+        }
+    }
+
+    private void onBegin(final SnapshotBeginDecoder d)
+    {
+        journalIndex = d.journalIndex();
+        d.timestampMs();
+        nowMs = d.nowMs();
+        nextTopicId = d.nextTopicId();
+        nextConsumerId = d.nextConsumerId();
+        nextLedgerId = d.nextLedgerId();
+        nextSequence = d.nextSequence();
+        startCount = d.startCount();
+        nextDeadlineMs = d.nextDeadlineMs();
+        expectedLiveMessages = d.liveMessages();
+        expectedLiveBytes = d.liveBytes();
+        expectedTopics = d.topics();
+        expectedSubscriptions = d.subscriptions();
+        expectedConsumers = d.consumers();
+        expectedDeliveries = d.deliveries();
+    }
+
+    private void onTopic(final TopicRecordDecoder d)
+    {
+        final int id = d.topicId();
+        final TopicRecordDecoder.PartitionsDecoder partitions = d.partitions();
+        final int count = partitions.count();
+        if (count < 1 || count > MAX_PARTITIONS)
+        {
+            throw new SnapshotLoadException("topic " + id + " has " + count + " partitions");
+        }
+        final boolean[] owned = new boolean[count];
+        final long[] ledger = new long[count];
+        final long[] nextEntry = new long[count];
+        final long[] messages = new long[count];
+        for (int p = 0; p < count; p++)
+        {
+            partitions.next();
+            owned[p] = partitions.owned() == BooleanType.TRUE;
+            ledger[p] = partitions.ledger();
+            nextEntry[p] = partitions.nextEntry();
+            messages[p] = partitions.messages();
+            if (messages[p] < 0 || messages[p] > MAX_MESSAGES_PER_PARTITION)
+            {
+                throw new SnapshotLoadException("topic " + id + " partition " + p + " has " + messages[p] + " messages");
+            }
+        }
+        final String name = d.name();
+        if (topicsById.containsKey(id) || topicsByName.containsKey(name))
+        {
+            throw new SnapshotLoadException("topic " + id + " '" + name + "' appears twice");
+        }
+        final Topic topic = new Topic(id, name, count);
+        System.arraycopy(owned, 0, topic.owned, 0, count);
+        System.arraycopy(ledger, 0, topic.ledger, 0, count);
+        System.arraycopy(nextEntry, 0, topic.nextEntry, 0, count);
+        for (int p = 0; p < count; p++)
+        {
+            if (messages[p] > 0)
+            {
+                // sized up front: no rehashing while millions of messages are loaded (the layout of the map changes
+                // nothing the engine does)
+                topic.messages[p] = new Long2ObjectHashMap<>(
+                    (int)Math.min(1 << 30, (long)(messages[p] / Hashing.DEFAULT_LOAD_FACTOR) + 1), Hashing.DEFAULT_LOAD_FACTOR);
+            }
+        }
+        expectedPartitionMessages.put(id, messages);
+        topics.add(topic);
+        topicsById.put(id, topic);
+        topicsByName.put(name, topic);
+    }
+
+    private void onSubscription(final SubscriptionRecordDecoder d)
+    {
+        final Topic topic = topic(d.topicId());
+        final SubscriptionType type = SubscriptionType.get(d.subscriptionTypeRaw());
+        if (type == SubscriptionType.NULL_VAL)
+        {
+            throw new SnapshotLoadException("subscription of topic " + topic.id + " has type " + d.subscriptionTypeRaw());
+        }
+        final long ackTimeoutMs = d.ackTimeoutMs();
+        final long nackDelayMs = d.nackDelayMs();
+        final int maxDeliveries = d.maxDeliveries();
+        final int maxInFlightPerKey = d.maxInFlightPerKey();
+        final int roundRobin = d.roundRobin();
+        final long redeliveries = d.redeliveries();
+        final long deadLettered = d.deadLettered();
+        final String name = d.name();
+        if (topic.subscription(name) != null)
+        {
+            throw new SnapshotLoadException("subscription '" + name + "' of topic '" + topic.name + "' appears twice");
+        }
+        final Subscription s = new Subscription(topic, name, type, ackTimeoutMs, nackDelayMs, maxDeliveries, maxInFlightPerKey);
+        s.roundRobin = roundRobin;
+        s.redeliveries = redeliveries;
+        s.deadLettered = deadLettered;
+        topic.subscriptions.add(s);
+        subscriptions.add(s);
+    }
+
+    private void onConsumer(final ConsumerRecordDecoder d)
+    {
+        final long id = d.consumerId();
+        final long sessionId = d.sessionId();
+        final Subscription subscription = subscription(d.subscriptionOrdinal());
+        final int permits = d.permits();
+        final int outstanding = d.outstanding();
+        final String name = d.name();
+        if (id <= 0 || consumersById.containsKey(id))
+        {
+            throw new SnapshotLoadException("consumer " + id + " is invalid or appears twice");
+        }
+        final Consumer c = new Consumer(id, sessionId, name, subscription, permits, config.maxDeliveriesPerEvent);
+        if (consumers.size() == recordedOutstanding.length)
+        {
+            recordedOutstanding = Arrays.copyOf(recordedOutstanding, recordedOutstanding.length * 2);
+        }
+        recordedOutstanding[consumers.size()] = outstanding;
+        consumers.add(c);
+        consumersById.put(id, c);
+        subscription.consumers.add(c);
+    }
+
+    private void onMessage(final MessageRecordDecoder d)
+    {
+        final Topic topic = topic(d.topicId());
+        final int partition = d.partition();
+        if (partition < 0 || partition >= topic.partitionCount)
+        {
+            throw new SnapshotLoadException("message in partition " + partition + " of topic '" + topic.name + "' (" +
+                topic.partitionCount + " partitions)");
+        }
+        final Message m = new Message();
+        m.topic = topic;
+        m.partition = partition;
+        m.ledger = d.ledger();
+        m.entry = d.entry();
+        m.sequence = d.sequence();
+        m.publishTimeMs = d.publishTimeMs();
+        m.keyHash = d.keyHash();
+        m.keyOffset = d.keyOffset();
+        m.keyLength = d.keyLength();
+        m.attributeCount = d.attributeCount();
+        m.payloadBytes = d.payloadBytes();
+
+        final MessageRecordDecoder.DeliveriesDecoder group = d.deliveries();
+        final int count = group.count();
+        if (count < 1)
+        {
+            throw new SnapshotLoadException("message " + id(m) + " of topic '" + topic.name + "' has no delivery");
+        }
+        Delivery last = null;
+        for (int i = 0; i < count; i++)
+        {
+            group.next();
+            final Subscription subscription = subscription(group.subscriptionOrdinal());
+            final short state = group.stateRaw();
+            final int timesSent = group.deliveryCount();
+            final long dueMs = group.dueMs();
+            final long consumerId = group.consumerId();
+            if (subscription.topic != topic)
+            {
+                throw new SnapshotLoadException("message " + id(m) + " of topic '" + topic.name + "' has a delivery for '" +
+                    subscription.name + "' of topic '" + subscription.topic.name + "'");
+            }
+            if (state != Delivery.PENDING && state != Delivery.DELAYED && state != Delivery.OUTSTANDING)
+            {
+                throw new SnapshotLoadException("message " + id(m) + " has a delivery in state " + state);
+            }
+            Consumer consumer = null;
+            if (consumerId != 0)
+            {
+                consumer = consumersById.get(consumerId);
+                if (consumer == null || consumer.subscription != subscription)
+                {
+                    throw new SnapshotLoadException("message " + id(m) + " has a delivery bound to consumer " + consumerId +
+                        ", which is not a consumer of '" + subscription.name + "'");
+                }
+            }
+
+            final Delivery delivery = new Delivery();
+            delivery.subscription = subscription;
+            delivery.message = m;
+            delivery.consumer = consumer;
+            delivery.state = (byte)state;
+            delivery.deliveryCount = timesSent;
+            delivery.dueMs = dueMs;
+            if (last == null)
+            {
+                m.firstDelivery = delivery;
+            }
+            else
+            {
+                last.nextOfMessage = delivery;
+            }
+            last = delivery;
+            if (deliveryCount == deliveries.length)
+            {
+                deliveries = Arrays.copyOf(deliveries, deliveries.length * 2);
+            }
+            deliveries[deliveryCount++] = delivery;
+        }
+        m.deliveries = count;
+
+        final int length = d.dataLength();
+        if (m.keyLength < 1 || m.keyOffset < 0 || m.keyOffset + m.keyLength != length || m.payloadBytes < 0)
+        {
+            throw new SnapshotLoadException("message " + id(m) + ": key at " + m.keyOffset + " of " + m.keyLength +
+                " bytes does not end its " + length + " bytes of data");
+        }
+        m.data = new byte[length];
+        d.getData(m.data, 0, length);
+        m.dataLength = length;
+
+        if (topic.messages[partition].put(m.entry, m) != null)
+        {
+            throw new SnapshotLoadException("message " + id(m) + " of topic '" + topic.name + "' appears twice");
+        }
+        liveMessages++;
+        liveBytes += m.payloadBytes;
+    }
+
+    private static String id(final Message m)
+    {
+        return m.partition + ":" + m.ledger + ":" + m.entry;
+    }
+
+    private void onList(final DeliveryListRecordDecoder d)
+    {
+        final DeliveryListKind kind = d.kind();
+        final long owner = d.owner();
+        final DeliveryListRecordDecoder.DeliveriesDecoder group = d.deliveries();
+        final int count = group.count();
+        switch (kind)
+        {
+            case SUBSCRIPTION_PENDING:
+            case SUBSCRIPTION_DELAYED:
+            case SUBSCRIPTION_OUTSTANDING:
+            {
+                if (owner < 0 || owner >= subscriptions.size())
+                {
+                    throw new SnapshotLoadException(kind + " list of subscription #" + owner + ", which does not exist");
+                }
+                final Subscription s = subscriptions.get((int)owner);
+                final DeliveryList list = kind == DeliveryListKind.SUBSCRIPTION_PENDING ? s.pending :
+                    kind == DeliveryListKind.SUBSCRIPTION_DELAYED ? s.delayed : s.outstanding;
+                final byte state = kind == DeliveryListKind.SUBSCRIPTION_PENDING ? Delivery.PENDING :
+                    kind == DeliveryListKind.SUBSCRIPTION_DELAYED ? Delivery.DELAYED : Delivery.OUTSTANDING;
+                for (int i = 0; i < count; i++)
+                {
+                    final Delivery x = delivery(group.next().ordinal(), kind, owner);
+                    if (x.subscription != s || x.state != state || x.list != null)
+                    {
+                        throw new SnapshotLoadException(kind + " list of '" + s.name + "' holds a delivery of '" +
+                            x.subscription.name + "' in state " + x.state + (x.list != null ? " already in a list" : ""));
+                    }
+                    if (kind == DeliveryListKind.SUBSCRIPTION_PENDING && s.type == SubscriptionType.MULTICAST &&
+                        x.consumer != null)
+                    {
+                        throw new SnapshotLoadException("pending list of multicast '" + s.name + "' holds a copy of a consumer");
+                    }
+                    list.append(x);
+                }
+                break;
+            }
+            case CONSUMER_MULTICAST_PENDING:
+            case CONSUMER_OWNED:
+            {
+                final Consumer c = consumersById.get(owner);
+                if (c == null)
+                {
+                    throw new SnapshotLoadException(kind + " list of consumer " + owner + ", which does not exist");
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    final Delivery x = delivery(group.next().ordinal(), kind, owner);
+                    if (x.consumer != c)
+                    {
+                        throw new SnapshotLoadException(kind + " list of consumer " + owner + " holds a delivery of " +
+                            (x.consumer == null ? "no consumer" : "consumer " + x.consumer.id));
+                    }
+                    if (kind == DeliveryListKind.CONSUMER_OWNED)
+                    {
+                        if (x.inConsumerList)
+                        {
+                            throw new SnapshotLoadException("consumer " + owner + " owns a delivery twice");
+                        }
+                        c.own(x);
+                    }
+                    else
+                    {
+                        if (x.state != Delivery.PENDING || x.list != null ||
+                            c.subscription.type != SubscriptionType.MULTICAST)
+                        {
+                            throw new SnapshotLoadException("multicast pending list of consumer " + owner +
+                                " holds a delivery in state " + x.state);
+                        }
+                        c.multicastPending.append(x);
+                    }
+                }
+                break;
+            }
+            default:
+                throw new SnapshotLoadException("list of unknown kind " + d.kindRaw());
+        }
+    }
+
+    private Delivery delivery(final int ordinal, final DeliveryListKind kind, final long owner)
+    {
+        if (ordinal < 0 || ordinal >= deliveryCount)
+        {
+            throw new SnapshotLoadException(kind + " list of " + owner + " refers to delivery #" + ordinal + " of " +
+                deliveryCount);
+        }
+        return deliveries[ordinal];
+    }
+
+    private void onEnd(final SnapshotEndDecoder d)
+    {
+        final long endIndex = d.journalIndex();
+        final long recordCount = d.recordCount();
+        final int expectedChecksum = d.checksum();
+        if (endIndex != journalIndex)
+        {
+            throw new SnapshotLoadException("SnapshotEnd is for journal index " + endIndex + ", SnapshotBegin for " +
+                journalIndex);
+        }
+        if (recordCount != records)
+        {
+            throw new SnapshotLoadException("SnapshotEnd counts " + recordCount + " records, " + records + " were read");
+        }
+        if (expectedChecksum != checksum.value())
+        {
+            throw new SnapshotLoadException("checksum mismatch: SnapshotEnd has " + Integer.toHexString(expectedChecksum) +
+                ", the records give " + Integer.toHexString(checksum.value()));
+        }
+        ended = true;
+    }
+
+    private Topic topic(final int id)
+    {
+        final Topic topic = topicsById.get(id);
+        if (topic == null)
+        {
+            throw new SnapshotLoadException("reference to topic " + id + ", which is not in the snapshot");
+        }
+        return topic;
+    }
+
+    private Subscription subscription(final int ordinal)
+    {
+        if (ordinal < 0 || ordinal >= subscriptions.size())
+        {
+            throw new SnapshotLoadException("reference to subscription #" + ordinal + " of " + subscriptions.size());
+        }
+        return subscriptions.get(ordinal);
+    }
+
+    /**
+     * Everything read and checksummed: check the whole, rebuild what is derived, hand it to the engine.
+     */
+    private void finish()
+    {
+        check(topics.size() == expectedTopics, "topics: " + topics.size() + " read, SnapshotBegin says " + expectedTopics);
+        check(subscriptions.size() == expectedSubscriptions,
+            "subscriptions: " + subscriptions.size() + " read, SnapshotBegin says " + expectedSubscriptions);
+        check(consumers.size() == expectedConsumers,
+            "consumers: " + consumers.size() + " read, SnapshotBegin says " + expectedConsumers);
+        check(deliveryCount == expectedDeliveries,
+            "deliveries: " + deliveryCount + " read, SnapshotBegin says " + expectedDeliveries);
+        check(liveMessages == expectedLiveMessages,
+            "live messages: " + liveMessages + " read, SnapshotBegin says " + expectedLiveMessages);
+        check(liveBytes == expectedLiveBytes, "live bytes: " + liveBytes + " read, SnapshotBegin says " + expectedLiveBytes);
+
+        for (int i = 0, n = topics.size(); i < n; i++)
+        {
+            final Topic topic = topics.get(i);
+            final long[] expected = expectedPartitionMessages.get(topic.id);
+            for (int p = 0; p < topic.partitionCount; p++)
+            {
+                check(topic.messages[p].size() == expected[p], "topic '" + topic.name + "' partition " + p + ": " +
+                    topic.messages[p].size() + " messages read, its record says " + expected[p]);
+            }
+        }
+
+        for (int i = 0; i < deliveryCount; i++)
+        {
+            final Delivery d = deliveries[i];
+            if (d.list == null)
+            {
+                final Message m = d.message;
+                throw new SnapshotLoadException("the delivery of " + m.partition + ":" + m.ledger + ":" + m.entry +
+                    " for '" + d.subscription.name + "' is in no list");
+            }
+            if (d.state == Delivery.OUTSTANDING)
+            {
+                check(d.consumer != null, "an outstanding delivery has no consumer");
+                d.consumer.outstanding++;
+            }
+        }
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            final Consumer c = consumers.get(i);
+            check(c.outstanding == recordedOutstanding[i],
+                "consumer " + c.id + " has " + c.outstanding + " outstanding deliveries, the snapshot says " +
+                recordedOutstanding[i]);
+        }
+
+        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        {
+            final Subscription s = subscriptions.get(i);
+            if (s.type != SubscriptionType.KEY_SHARED)
+            {
+                continue;
+            }
+            s.ring.rebuild(s.consumers);
+            for (Delivery d = s.outstanding.head; d != null; d = d.next)
+            {
+                final KeyState ks = keyState(s, d.message.keyHash);
+                if (ks.outstanding > 0 && ks.holder != d.consumer)
+                {
+                    throw new SnapshotLoadException("key hash " + d.message.keyHash + " of '" + s.name +
+                        "' is outstanding on consumers " + ks.holder.id + " and " + d.consumer.id);
+                }
+                ks.holder = d.consumer;
+                ks.outstanding++;
+            }
+            for (Delivery d = s.delayed.head; d != null; d = d.next)
+            {
+                keyState(s, d.message.keyHash).delayed++;
+            }
+        }
+
+        engine.restoreFromSnapshot(
+            nowMs, nextTopicId, nextConsumerId, nextLedgerId, nextSequence, startCount, nextDeadlineMs,
+            liveMessages, liveBytes, topics, topicsById, topicsByName, subscriptions, consumers, consumersById);
+    }
+
+    private static KeyState keyState(final Subscription s, final int keyHash)
+    {
+        KeyState ks = s.keys.get(keyHash);
+        if (ks == null)
+        {
+            ks = new KeyState();
+            ks.keyHash = keyHash;
+            s.keys.put(keyHash, ks);
+        }
+        return ks;
+    }
+
+    private static void check(final boolean condition, final String message)
+    {
+        if (!condition)
+        {
+            throw new SnapshotLoadException(message);
+        }
+    }
+
+    /**
+     * @return the journal index of the snapshot loaded (after {@link #load}).
+     */
+    long journalIndex()
+    {
+        return journalIndex;
+    }
+}

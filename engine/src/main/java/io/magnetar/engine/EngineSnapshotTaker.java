@@ -1,0 +1,304 @@
+package io.magnetar.engine;
+
+import java.util.List;
+
+import io.magnetar.codecs.snapshot.BooleanType;
+import io.magnetar.codecs.snapshot.ConsumerRecordEncoder;
+import io.magnetar.codecs.snapshot.DeliveryListKind;
+import io.magnetar.codecs.snapshot.DeliveryListRecordEncoder;
+import io.magnetar.codecs.snapshot.DeliveryState;
+import io.magnetar.codecs.snapshot.MessageHeaderEncoder;
+import io.magnetar.codecs.snapshot.MessageRecordEncoder;
+import io.magnetar.codecs.snapshot.SnapshotBeginEncoder;
+import io.magnetar.codecs.snapshot.SnapshotEndEncoder;
+import io.magnetar.codecs.snapshot.SubscriptionRecordEncoder;
+import io.magnetar.codecs.snapshot.SubscriptionType;
+import io.magnetar.codecs.snapshot.TopicRecordEncoder;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.Object2IntHashMap;
+
+/**
+ * Writes an {@link Engine}'s state as {@code magnetar-snapshot} records (see the schema's comment for the
+ * record order and how records refer to each other). Runs on the engine thread between commands; changes
+ * nothing. Memory beyond the records: a map from each live delivery to its ordinal, for the time of the call.
+ */
+final class EngineSnapshotTaker
+{
+    /** Most deliveries in one DeliveryListRecord (an SBE group counts up to 65535). */
+    static final int LIST_CHUNK = 16 * 1024;
+    private static final int MAX_GROUP = 65535;
+
+    private final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(64 * 1024);
+    private final MessageHeaderEncoder header = new MessageHeaderEncoder();
+    private final SnapshotBeginEncoder beginEncoder = new SnapshotBeginEncoder();
+    private final SnapshotEndEncoder endEncoder = new SnapshotEndEncoder();
+    private final TopicRecordEncoder topicEncoder = new TopicRecordEncoder();
+    private final SubscriptionRecordEncoder subscriptionEncoder = new SubscriptionRecordEncoder();
+    private final ConsumerRecordEncoder consumerEncoder = new ConsumerRecordEncoder();
+    private final MessageRecordEncoder messageEncoder = new MessageRecordEncoder();
+    private final DeliveryListRecordEncoder listEncoder = new DeliveryListRecordEncoder();
+    private final SnapshotChecksum checksum = new SnapshotChecksum();
+
+    private SnapshotSink sink;
+    private long records;
+    private Object2IntHashMap<Subscription> subscriptionOrdinals;
+    private Object2IntHashMap<Delivery> deliveryOrdinals;
+    private int nextDeliveryOrdinal;
+
+    void take(final Engine engine, final long journalIndex, final long timestampMs, final SnapshotSink sink)
+    {
+        this.sink = sink;
+        records = 0;
+        checksum.reset();
+        nextDeliveryOrdinal = 0;
+        try
+        {
+            write(engine, journalIndex, timestampMs);
+        }
+        finally
+        {
+            this.sink = null;
+            subscriptionOrdinals = null;
+            deliveryOrdinals = null;
+        }
+    }
+
+    private void write(final Engine engine, final long journalIndex, final long timestampMs)
+    {
+        final List<Topic> topics = engine.snapshotTopics();
+        final List<Subscription> subscriptions = engine.snapshotSubscriptions();
+        final List<Consumer> consumers = engine.snapshotConsumers();
+
+        long deliveries = 0;
+        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        {
+            final Subscription s = subscriptions.get(i);
+            deliveries += s.pending.size + s.delayed.size + s.outstanding.size;
+        }
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            deliveries += consumers.get(i).multicastPending.size;
+        }
+        if (deliveries > Integer.MAX_VALUE - 1)
+        {
+            throw new IllegalStateException("too many deliveries for one snapshot: " + deliveries);
+        }
+
+        beginEncoder.wrapAndApplyHeader(buffer, 0, header)
+            .journalIndex(journalIndex)
+            .timestampMs(timestampMs)
+            .nowMs(engine.nowMs())
+            .nextTopicId(engine.snapshotNextTopicId())
+            .nextConsumerId(engine.snapshotNextConsumerId())
+            .nextLedgerId(engine.snapshotNextLedgerId())
+            .nextSequence(engine.snapshotNextSequence())
+            .startCount(engine.snapshotStartCount())
+            .nextDeadlineMs(engine.nextDeadlineMs())
+            .liveMessages(engine.liveMessages())
+            .liveBytes(engine.liveBytes())
+            .topics(topics.size())
+            .subscriptions(subscriptions.size())
+            .consumers(consumers.size())
+            .deliveries(deliveries);
+        emit(beginEncoder.encodedLength());
+
+        for (int i = 0, n = topics.size(); i < n; i++)
+        {
+            writeTopic(topics.get(i));
+        }
+
+        subscriptionOrdinals = new Object2IntHashMap<>(Math.max(8, subscriptions.size() * 2), 0.65f, -1);
+        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        {
+            final Subscription s = subscriptions.get(i);
+            subscriptionOrdinals.put(s, i);
+            writeSubscription(s);
+        }
+
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            writeConsumer(consumers.get(i));
+        }
+
+        // Every live delivery is in exactly one state list, so writing each message where its first delivery is
+        // writes each exactly once; in list order, which is close to publish order, memory is walked sequentially.
+        deliveryOrdinals = new Object2IntHashMap<>((int)Math.max(8, Math.min(Integer.MAX_VALUE / 2, deliveries * 2)), 0.65f, -1);
+        long messages = 0;
+        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        {
+            final Subscription s = subscriptions.get(i);
+            messages += writeMessagesFirstIn(s.pending);
+            messages += writeMessagesFirstIn(s.delayed);
+            messages += writeMessagesFirstIn(s.outstanding);
+        }
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            messages += writeMessagesFirstIn(consumers.get(i).multicastPending);
+        }
+        if (messages != engine.liveMessages() || nextDeliveryOrdinal != deliveries)
+        {
+            throw new IllegalStateException("inconsistent state: " + engine.liveMessages() + " live messages, " + messages +
+                " found through the delivery lists; " + deliveries + " deliveries in lists, " + nextDeliveryOrdinal +
+                " in messages");
+        }
+
+        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        {
+            final Subscription s = subscriptions.get(i);
+            writeList(DeliveryListKind.SUBSCRIPTION_PENDING, i, s.pending.head, false);
+            writeList(DeliveryListKind.SUBSCRIPTION_DELAYED, i, s.delayed.head, false);
+            writeList(DeliveryListKind.SUBSCRIPTION_OUTSTANDING, i, s.outstanding.head, false);
+        }
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            final Consumer c = consumers.get(i);
+            writeList(DeliveryListKind.CONSUMER_MULTICAST_PENDING, c.id, c.multicastPending.head, false);
+            writeList(DeliveryListKind.CONSUMER_OWNED, c.id, c.ownedHead, true);
+        }
+
+        final long count = records;
+        final int crc = checksum.value();
+        endEncoder.wrapAndApplyHeader(buffer, 0, header)
+            .journalIndex(journalIndex)
+            .recordCount(count)
+            .checksum(crc);
+        emit(endEncoder.encodedLength());
+    }
+
+    private void writeTopic(final Topic topic)
+    {
+        final TopicRecordEncoder.PartitionsEncoder partitions = topicEncoder.wrapAndApplyHeader(buffer, 0, header)
+            .topicId(topic.id)
+            .partitionsCount(topic.partitionCount);
+        for (int p = 0; p < topic.partitionCount; p++)
+        {
+            partitions.next()
+                .owned(topic.owned[p] ? BooleanType.TRUE : BooleanType.FALSE)
+                .ledger(topic.ledger[p])
+                .nextEntry(topic.nextEntry[p])
+                .messages(topic.messages[p].size());
+        }
+        topicEncoder.name(topic.name);
+        emit(topicEncoder.encodedLength());
+    }
+
+    private void writeSubscription(final Subscription s)
+    {
+        subscriptionEncoder.wrapAndApplyHeader(buffer, 0, header)
+            .topicId(s.topic.id)
+            .subscriptionType(SubscriptionType.get((short)s.type.value()))
+            .ackTimeoutMs(s.ackTimeoutMs)
+            .nackDelayMs(s.nackDelayMs)
+            .maxDeliveries(s.maxDeliveries)
+            .maxInFlightPerKey(s.maxInFlightPerKey)
+            .roundRobin(s.roundRobin)
+            .redeliveries(s.redeliveries)
+            .deadLettered(s.deadLettered)
+            .name(s.name);
+        emit(subscriptionEncoder.encodedLength());
+    }
+
+    private void writeConsumer(final Consumer c)
+    {
+        consumerEncoder.wrapAndApplyHeader(buffer, 0, header)
+            .consumerId(c.id)
+            .sessionId(c.sessionId)
+            .subscriptionOrdinal(subscriptionOrdinals.getValue(c.subscription))
+            .permits(c.permits)
+            .outstanding(c.outstanding)
+            .name(c.name);
+        emit(consumerEncoder.encodedLength());
+    }
+
+    private long writeMessagesFirstIn(final DeliveryList list)
+    {
+        long written = 0;
+        for (Delivery d = list.head; d != null; d = d.next)
+        {
+            final Message m = d.message;
+            if (m.firstDelivery == d)
+            {
+                writeMessage(m);
+                written++;
+            }
+        }
+        return written;
+    }
+
+    private void writeMessage(final Message m)
+    {
+        if (m.deliveries > MAX_GROUP)
+        {
+            throw new IllegalStateException("message " + m.partition + ":" + m.ledger + ":" + m.entry + " has " +
+                m.deliveries + " deliveries, more than a snapshot record holds (" + MAX_GROUP + ")");
+        }
+        final MessageRecordEncoder.DeliveriesEncoder group = messageEncoder.wrapAndApplyHeader(buffer, 0, header)
+            .topicId(m.topic.id)
+            .partition(m.partition)
+            .ledger(m.ledger)
+            .entry(m.entry)
+            .sequence(m.sequence)
+            .publishTimeMs(m.publishTimeMs)
+            .keyHash(m.keyHash)
+            .keyOffset(m.keyOffset)
+            .keyLength(m.keyLength)
+            .attributeCount(m.attributeCount)
+            .payloadBytes(m.payloadBytes)
+            .deliveriesCount(m.deliveries);
+        int chained = 0;
+        for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
+        {
+            group.next()
+                .subscriptionOrdinal(subscriptionOrdinals.getValue(d.subscription))
+                .state(DeliveryState.get(d.state))
+                .deliveryCount(d.deliveryCount)
+                .dueMs(d.dueMs)
+                .consumerId(d.consumer == null ? 0 : d.consumer.id);
+            deliveryOrdinals.put(d, nextDeliveryOrdinal++);
+            chained++;
+        }
+        if (chained != m.deliveries)
+        {
+            throw new IllegalStateException("message " + m.partition + ":" + m.ledger + ":" + m.entry + " counts " +
+                m.deliveries + " deliveries but chains " + chained);
+        }
+        messageEncoder.putData(m.data, 0, m.dataLength);
+        emit(messageEncoder.encodedLength());
+    }
+
+    private void writeList(final DeliveryListKind kind, final long owner, final Delivery head, final boolean owned)
+    {
+        Delivery d = head;
+        while (d != null)
+        {
+            int n = 0;
+            for (Delivery x = d; x != null && n < LIST_CHUNK; x = owned ? x.consumerNext : x.next)
+            {
+                n++;
+            }
+            final DeliveryListRecordEncoder.DeliveriesEncoder group = listEncoder.wrapAndApplyHeader(buffer, 0, header)
+                .kind(kind)
+                .owner(owner)
+                .deliveriesCount(n);
+            for (int i = 0; i < n; i++)
+            {
+                final int ordinal = deliveryOrdinals.getValue(d);
+                if (ordinal < 0)
+                {
+                    throw new IllegalStateException(kind + " list of " + owner + " holds a delivery of no live message");
+                }
+                group.next().ordinal(ordinal);
+                d = owned ? d.consumerNext : d.next;
+            }
+            emit(listEncoder.encodedLength());
+        }
+    }
+
+    private void emit(final int encodedLength)
+    {
+        final int length = MessageHeaderEncoder.ENCODED_LENGTH + encodedLength;
+        checksum.update(buffer, 0, length);
+        records++;
+        sink.onRecord(buffer, 0, length);
+    }
+}

@@ -1,0 +1,162 @@
+package io.magnetar.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.magnetar.codecs.ErrorCode;
+import io.magnetar.codecs.MessageHeaderEncoder;
+import io.magnetar.codecs.SnapshotReason;
+import io.magnetar.codecs.SubscriptionType;
+import io.magnetar.codecs.TakeSnapshotEncoder;
+import io.magnetar.engine.fixture.EngineDriver;
+import io.magnetar.engine.fixture.Event;
+import io.magnetar.engine.fixture.Events;
+import io.magnetar.engine.fixture.MessageId;
+import io.magnetar.engine.fixture.Msg;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The engine's side of snapshots: the {@code TakeSnapshot} marker is a no-op (not even the clock moves), and
+ * {@link Engine#loadSnapshot} refuses anything but one complete snapshot into a fresh engine, leaving it fresh.
+ * (Equality of restored engines on random streams: {@code model.SnapshotEqualityTest}; files:
+ * {@code snapshot.SnapshotFilesTest}.)
+ */
+class EngineSnapshotTest
+{
+    private final Engine[] engine = new Engine[1];
+    private final EngineDriver driver = EngineDriver.create((listener) -> engine[0] =
+        new Engine(new EngineConfig().conclude(), listener));
+
+    @Test
+    void theTakeSnapshotMarkerChangesNothingNotEvenTheClock()
+    {
+        busy();
+        final long hash = engine[0].stateHash();
+        final long now = engine[0].nowMs();
+        final long deadline = engine[0].nextDeadlineMs();
+        assertTrue(deadline < Long.MAX_VALUE, "an ack timeout is pending");
+
+        final Events events = driver.sendFrame(0, takeSnapshot());
+        assertTrue(events.all().isEmpty(), () -> "no events: " + events.all());
+        assertEquals(hash, engine[0].stateHash());
+        assertEquals(now, engine[0].nowMs());
+
+        driver.at(deadline + 1);
+        final Events later = driver.sendFrame(0, takeSnapshot());
+        assertTrue(later.all().isEmpty(), "its time stamp fires no timer");
+        assertEquals(hash, engine[0].stateHash());
+    }
+
+    @Test
+    void theMarkerIsInternal()
+    {
+        final Events events = driver.sendFrame(5, takeSnapshot());
+        final Event.CommandError error = (Event.CommandError)events.all().get(0);
+        assertEquals(ErrorCode.INVALID_ARGUMENT, error.code());
+        assertEquals(TakeSnapshotEncoder.TEMPLATE_ID, error.commandTemplateId());
+    }
+
+    @Test
+    void aSnapshotLoadsOnlyIntoAFreshEngine()
+    {
+        busy();
+        final List<byte[]> records = snapshot(engine[0]);
+        final Engine used = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
+        used.loadSnapshot((sink) -> replay(records, sink));
+        assertThrows(IllegalStateException.class, () -> used.loadSnapshot((sink) -> replay(records, sink)));
+    }
+
+    @Test
+    void incompleteOrDisorderedSnapshotsAreRefusedAndLeaveTheEngineFresh()
+    {
+        busy();
+        final List<byte[]> records = snapshot(engine[0]);
+        assertTrue(records.size() > 10);
+
+        final List<byte[]> noEnd = new ArrayList<>(records.subList(0, records.size() - 1));
+        assertRefused(noEnd, "without SnapshotEnd");
+
+        final List<byte[]> noBegin = new ArrayList<>(records.subList(1, records.size()));
+        assertRefused(noBegin, "out of order");
+
+        final List<byte[]> swapped = new ArrayList<>(records);
+        final byte[] second = swapped.get(1);
+        swapped.set(1, swapped.get(2));
+        swapped.set(2, second);
+        assertRefused(swapped, "");
+
+        final List<byte[]> missingMiddle = new ArrayList<>(records);
+        missingMiddle.remove(records.size() / 2);
+        assertRefused(missingMiddle, "");
+
+        final List<byte[]> extra = new ArrayList<>(records);
+        extra.add(records.get(1));
+        assertRefused(extra, "after SnapshotEnd");
+
+        assertRefused(List.of(), "empty");
+    }
+
+    private void assertRefused(final List<byte[]> records, final String messagePart)
+    {
+        final Engine fresh = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
+        final long freshHash = fresh.stateHash();
+        final SnapshotLoadException ex = assertThrows(SnapshotLoadException.class,
+            () -> fresh.loadSnapshot((sink) -> replay(records, sink)));
+        assertTrue(ex.getMessage().contains(messagePart), ex.getMessage());
+        assertEquals(freshHash, fresh.stateHash());
+
+        // and it is still fresh enough to take the real one
+        fresh.loadSnapshot((sink) -> replay(snapshot(engine[0]), sink));
+        assertEquals(engine[0].stateHash(), fresh.stateHash());
+    }
+
+    private void busy()
+    {
+        driver.at(1_000_000);
+        final EngineDriver.Session admin = driver.session(1);
+        final int topic = admin.newTopic("t", 2);
+        admin.newSubscription("t", "s", SubscriptionType.SHARED);
+        admin.newSubscription("t", "m", SubscriptionType.MULTICAST);
+        final long consumer = driver.session(2).attach("t", "s", SubscriptionType.SHARED, 2);
+        driver.session(2).attach("t", "m", SubscriptionType.MULTICAST, 5);
+        final List<MessageId> ids = admin.publishIds(topic, Msg.of("a"), Msg.of("b", "x", "y"), Msg.of("c"));
+        driver.session(2).nackOk(consumer, ids.get(0));
+    }
+
+    private static byte[] takeSnapshot()
+    {
+        final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(64);
+        new TakeSnapshotEncoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder()).reason(SnapshotReason.REQUESTED);
+        final byte[] frame = new byte[MessageHeaderEncoder.ENCODED_LENGTH + TakeSnapshotEncoder.BLOCK_LENGTH];
+        buffer.getBytes(0, frame);
+        return frame;
+    }
+
+    private static List<byte[]> snapshot(final Engine engine)
+    {
+        final List<byte[]> records = new ArrayList<>();
+        engine.takeSnapshot(42, 7, (buffer, offset, length) ->
+        {
+            final byte[] copy = new byte[length];
+            buffer.getBytes(offset, copy);
+            records.add(copy);
+        });
+        return records;
+    }
+
+    private static void replay(final List<byte[]> records, final SnapshotSink sink)
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[0]);
+        for (final byte[] record : records)
+        {
+            buffer.wrap(record);
+            sink.onRecord(buffer, 0, record.length);
+        }
+    }
+}
