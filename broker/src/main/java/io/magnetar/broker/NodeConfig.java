@@ -75,7 +75,7 @@ public final class NodeConfig
             "wait strategy of the pipeline threads: blocking, lite-blocking, sleeping, yielding, busy-spin, phased"),
         RING_SIZE("SLOTS", "16384", "slots of the command ring (power of two)"),
         MAX_COMMAND_LENGTH("SIZE", "4m", "longest command frame accepted"),
-        ROLL_CYCLE("NAME", "FAST_DAILY", "Chronicle roll cycle of the journal"),
+        ROLL_CYCLE("NAME", "TEN_MINUTELY", "Chronicle roll cycle of the journal (the journal also rolls at every snapshot, so old cycles can be deleted)"),
         HTTP_HOST("HOST", "127.0.0.1",
             "address the REST gateway binds: 127.0.0.1 (this host only) or 0.0.0.0 (every interface; no auth yet)"),
         HTTP_PORT("PORT|none", "8080", "port of the REST gateway (0: any free port; none: no REST, no gateway)"),
