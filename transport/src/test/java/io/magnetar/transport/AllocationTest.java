@@ -13,7 +13,6 @@ import org.agrona.ExpandableArrayBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -196,7 +195,9 @@ class AllocationTest
 
                 System.out.printf("egress: %d events, %d queued on back-pressure, %d bytes allocated%n",
                     MEASURED, harness.counters.eventsQueued.get(), allocated);
-                assertEquals(0, allocated, "bytes allocated by EgressPublisher.onEvent in steady state");
+                // As for ingress: a rare stray allocation of tens of bytes comes from the JVM (seen once in CI: 56 bytes
+                // over 100,000 events), not from onEvent; anything per event would be >= 1,600,000 bytes here.
+                assertTrue(allocated < 4096, "bytes allocated by EgressPublisher.onEvent in steady state: " + allocated);
                 assertTrue(harness.registry.isOpen(sessionId));
             }
             finally
