@@ -13,7 +13,15 @@ import org.agrona.ExpandableArrayBuffer;
  */
 public final class CommandSlot
 {
-    final ExpandableArrayBuffer buffer;
+    /**
+     * A slot whose buffer grew past this while holding a large command gets a fresh small buffer once that command
+     * is applied, so the ring retains at most ringSize x this many bytes however large the commands were (a
+     * 1,000-message publish is ~150 KB; 16,384 slots each keeping one would pin ~2.4 GB).
+     */
+    static final int MAX_RETAINED_CAPACITY = 16 * 1024;
+
+    ExpandableArrayBuffer buffer;
+    private final int initialCapacity;
     int length;
     long sessionId;
     long timestampMs;
@@ -23,7 +31,20 @@ public final class CommandSlot
 
     CommandSlot(final int initialCapacity)
     {
+        this.initialCapacity = initialCapacity;
         buffer = new ExpandableArrayBuffer(initialCapacity);
+    }
+
+    /**
+     * Called by the last handler after the slot's command is applied (the producer reuses the slot only after
+     * that handler's sequence has passed it, which orders this write before its next use).
+     */
+    void releaseLargeBuffer()
+    {
+        if (buffer.capacity() > MAX_RETAINED_CAPACITY)
+        {
+            buffer = new ExpandableArrayBuffer(initialCapacity);
+        }
     }
 
     /**

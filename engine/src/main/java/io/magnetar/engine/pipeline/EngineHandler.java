@@ -58,6 +58,7 @@ final class EngineHandler implements EventHandler<CommandSlot>
         {
             snapshotter.onApplied(slot);
         }
+        slot.releaseLargeBuffer();
     }
 
     static void publish(
