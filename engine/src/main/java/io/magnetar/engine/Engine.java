@@ -71,7 +71,6 @@ public final class Engine implements CommandHandler, Snapshottable
     private final SubscribeDecoder subscribeDecoder = new SubscribeDecoder();
     private final FlowDecoder flowDecoder = new FlowDecoder();
     private final AckDecoder ackDecoder = new AckDecoder();
-    private final NackDecoder nackDecoder = new NackDecoder();
     private final CloseConsumerDecoder closeConsumerDecoder = new CloseConsumerDecoder();
     private final CreateTopicDecoder createTopicDecoder = new CreateTopicDecoder();
     private final DeleteTopicDecoder deleteTopicDecoder = new DeleteTopicDecoder();
@@ -251,10 +250,8 @@ public final class Engine implements CommandHandler, Snapshottable
                 onFlow(sessionId, blockLength, version);
                 break;
             case AckDecoder.TEMPLATE_ID:
-                onAck(sessionId, blockLength, version);
-                break;
             case NackDecoder.TEMPLATE_ID:
-                onNack(sessionId, blockLength, version);
+                onAckOrNack(sessionId, templateId, blockLength, version);
                 break;
             case CloseConsumerDecoder.TEMPLATE_ID:
                 onCloseConsumer(sessionId, blockLength, version);
@@ -1179,9 +1176,12 @@ public final class Engine implements CommandHandler, Snapshottable
     // ack and nack
     // =====================================================================================================
 
-    private void onAck(final long sessionId, final int blockLength, final int version)
+    /**
+     * Ack and Nack have the same layout (correlationId, consumerId, ids group), so one decoder reads both: the
+     * template id decides what happens to each id that is found.
+     */
+    private void onAckOrNack(final long sessionId, final int templateId, final int blockLength, final int version)
     {
-        final int templateId = AckDecoder.TEMPLATE_ID;
         if (!checkBlock(sessionId, templateId, blockLength, AckDecoder.BLOCK_LENGTH))
         {
             return;
@@ -1219,65 +1219,21 @@ public final class Engine implements CommandHandler, Snapshottable
             return;
         }
 
+        final boolean nack = templateId == NackDecoder.TEMPLATE_ID;
         int done = 0;
         for (int i = 0; i < count; i++)
         {
             final Delivery delivery = find(consumer, idPartitions[i], idLedgers[i], idEntries[i]);
-            if (delivery != null)
+            if (delivery == null)
+            {
+                continue;
+            }
+            if (!nack)
             {
                 complete(delivery);
                 done++;
             }
-        }
-        markDirty(consumer.subscription);
-        ackReceipt(sessionId, correlationId, consumerId, done, count - done);
-    }
-
-    private void onNack(final long sessionId, final int blockLength, final int version)
-    {
-        final int templateId = NackDecoder.TEMPLATE_ID;
-        if (!checkBlock(sessionId, templateId, blockLength, NackDecoder.BLOCK_LENGTH))
-        {
-            return;
-        }
-        final NackDecoder d = nackDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version);
-        final long correlationId = d.correlationId();
-        final long consumerId = d.consumerId();
-        final int count;
-        try
-        {
-            final NackDecoder.IdsDecoder ids = d.ids();
-            count = ids.count();
-            if (count > config.maxAckBatch)
-            {
-                error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
-                    "ids: " + count + " ids exceed the limit of " + config.maxAckBatch + " per batch");
-                return;
-            }
-            for (int i = 0; i < count; i++)
-            {
-                ids.next();
-                idPartitions[i] = ids.partition();
-                idLedgers[i] = ids.ledger();
-                idEntries[i] = ids.entry();
-            }
-        }
-        catch (final RuntimeException ex)
-        {
-            malformed(sessionId, correlationId, templateId, ex);
-            return;
-        }
-        final Consumer consumer = ownedConsumer(sessionId, correlationId, templateId, consumerId);
-        if (consumer == null)
-        {
-            return;
-        }
-
-        int done = 0;
-        for (int i = 0; i < count; i++)
-        {
-            final Delivery delivery = find(consumer, idPartitions[i], idLedgers[i], idEntries[i]);
-            if (delivery != null && delivery.state == Delivery.OUTSTANDING)
+            else if (delivery.state == Delivery.OUTSTANDING)
             {
                 redeliver(delivery, true);
                 done++;
