@@ -60,7 +60,7 @@ public class EngineApplyBenchmark extends MagnetarBenchmark
     @Param({"0"})
     public int unacked;
 
-    private final ExpandableArrayBuffer command = new ExpandableArrayBuffer(64 * 1024);
+    private ExpandableArrayBuffer command;
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
     private final PublishEncoder publish = new PublishEncoder();
     private final AckEncoder ack = new AckEncoder();
@@ -101,6 +101,9 @@ public class EngineApplyBenchmark extends MagnetarBenchmark
         {
             throw new IllegalArgumentException("batch, consumers and keys must be positive, unacked not negative");
         }
+
+        // room for the largest Ack (every unacked id at the end of the trial), so it never grows while measured
+        command = new ExpandableArrayBuffer(Math.max(64 * 1024, 1024 + 20 * (unacked + batch)));
 
         // multicast: each consumer acks its own copies; shared, key_shared: one FIFO of the subscription's ids
         copies = type == SubscriptionType.MULTICAST ? consumers : 1;

@@ -59,7 +59,12 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * <p>
  * <b>Verified</b> at the end of the trial, after draining: every published message was receipted once, delivered
  * once (first delivery) and acked once, no command was refused, the engine holds nothing, the pipeline did not
- * fail, and the journal holds exactly the commands sequenced.
+ * fail, and the journal took exactly the commands sequenced (the benchmark's, the node's {@code NodeStarted},
+ * the sequencer's ticks and snapshot markers).
+ * <p>
+ * The pipeline runs with its defaults but for durability and threading, snapshots included: with the default
+ * trigger (every 32 MiB of journal) a snapshot is taken every few hundred milliseconds at these rates, on the
+ * applying thread, and under ASYNC it first forces the journal up to its entry.
  */
 @State(Scope.Thread)
 public class PipelineBenchmark extends MagnetarBenchmark
@@ -274,11 +279,12 @@ public class PipelineBenchmark extends MagnetarBenchmark
 
             final long clientCommands = commands;
             final long ticks = sequencer.ticks();
+            final long markers = sequencer.snapshotMarkers();
             pipeline.close();
 
             // after close the pipeline threads are joined: the engine's state is safe to read here
             final long journaled = pipeline.journal().appendCount();
-            final long expectedJournaled = clientCommands + 1 + ticks; // + NodeStarted
+            final long expectedJournaled = clientCommands + 1 + ticks + markers; // + NodeStarted
             if (pipeline.isFailed() || engine.liveMessages() != 0 || events.receipted() != published ||
                 events.delivered() != published || events.acked() != published || events.redelivered() != 0 ||
                 events.unknownAcks() != 0 || ackedOffered != published || journaled != expectedJournaled)
@@ -288,13 +294,15 @@ public class PipelineBenchmark extends MagnetarBenchmark
                     " commands, failed " + pipeline.isFailed() + ": " + events.describe());
             }
 
-            System.out.printf("%n[pipeline] %d messages in %d commands (%d publish, %d ack; %.1f ids per ack), " +
-                "%d Deliveries events (%.1f messages each), %d ticks, journal %d records%n",
-                published, clientCommands - setupCommands, published / publishBatch,
-                clientCommands - setupCommands - published / publishBatch,
-                (double)published / Math.max(1, clientCommands - setupCommands - published / publishBatch),
+            final long publishCommands = published / publishBatch;
+            final long ackCommands = clientCommands - setupCommands - publishCommands;
+            System.out.printf("%n[pipeline] %d messages in %d publish and %d ack commands (%.1f ids per ack), " +
+                "%d Deliveries events (%.1f messages each), %d ticks, journal %d records; %d snapshots " +
+                "(%d failed, longest %.1f ms)%n",
+                published, publishCommands, ackCommands, (double)published / Math.max(1, ackCommands),
                 events.deliveryEvents(), (double)events.delivered() / Math.max(1, events.deliveryEvents()),
-                ticks, journaled);
+                ticks, journaled, pipeline.snapshotCount(), pipeline.snapshotFailures(),
+                pipeline.maxSnapshotNs() / 1e6);
         }
         finally
         {
