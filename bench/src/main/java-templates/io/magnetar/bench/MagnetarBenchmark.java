@@ -27,8 +27,4 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public abstract class MagnetarBenchmark
 {
-    /**
-     * The fork flags as one string, exactly as the root pom's {@code magnetar.jvm.flags}.
-     */
-    public static final String JVM_FLAGS = "${magnetar.jvm.flags}";
 }
