@@ -40,6 +40,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  */
 public final class Sequencer
 {
+    private static final long NO_SLOT = -1;
+
     private static final int TEMPLATE_ID_OFFSET = MessageHeaderDecoder.templateIdEncodingOffset();
     private static final int TICK_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH + TickEncoder.BLOCK_LENGTH;
     private static final int SESSION_CLOSED_LENGTH =
@@ -117,12 +119,8 @@ public final class Sequencer
             return false;
         }
 
-        final long sequence;
-        try
-        {
-            sequence = ringBuffer.tryNext();
-        }
-        catch (final InsufficientCapacityException ex)
+        final long sequence = claim();
+        if (NO_SLOT == sequence)
         {
             return false;
         }
@@ -160,12 +158,8 @@ public final class Sequencer
             return false;
         }
 
-        final long sequence;
-        try
-        {
-            sequence = ringBuffer.tryNext();
-        }
-        catch (final InsufficientCapacityException ex)
+        final long sequence = claim();
+        if (NO_SLOT == sequence)
         {
             return false;
         }
@@ -232,12 +226,8 @@ public final class Sequencer
             return 0;
         }
 
-        final long sequence;
-        try
-        {
-            sequence = ringBuffer.tryNext();
-        }
-        catch (final InsufficientCapacityException ex)
+        final long sequence = claim();
+        if (NO_SLOT == sequence)
         {
             return 0;
         }
@@ -270,12 +260,8 @@ public final class Sequencer
             return 0;
         }
 
-        final long sequence;
-        try
-        {
-            sequence = ringBuffer.tryNext();
-        }
-        catch (final InsufficientCapacityException ex)
+        final long sequence = claim();
+        if (NO_SLOT == sequence)
         {
             return 0;
         }
@@ -289,6 +275,21 @@ public final class Sequencer
         ticks++;
 
         return 1;
+    }
+
+    /**
+     * @return the claimed ring sequence, or {@link #NO_SLOT} when the ring is full (back-pressure, never a wait).
+     */
+    private long claim()
+    {
+        try
+        {
+            return ringBuffer.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return NO_SLOT;
+        }
     }
 
     /**
@@ -363,12 +364,8 @@ public final class Sequencer
 
     boolean offerNodeStarted(final long startCount)
     {
-        final long sequence;
-        try
-        {
-            sequence = ringBuffer.tryNext();
-        }
-        catch (final InsufficientCapacityException ex)
+        final long sequence = claim();
+        if (NO_SLOT == sequence)
         {
             return false;
         }
