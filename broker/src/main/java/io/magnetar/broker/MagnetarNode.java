@@ -589,7 +589,19 @@ public final class MagnetarNode implements AutoCloseable
         }
         final MagnetarClient client = restClient;
         restClient = null;
-        CloseHelper.quietClose(client);
+        if (null != client)
+        {
+            final long sessionId = client.sessionId();
+            CloseHelper.quietClose(client);
+            // The client's Disconnect is in the IPC log once close() returns, but the ingress agent may not have
+            // polled it yet; wait (bounded) so the session ends as a clean disconnect before polling stops.
+            final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (null != registry && registry.isOpen(sessionId) && null != ingressRunner &&
+                !ingressRunner.isClosed() && System.nanoTime() < deadlineNs)
+            {
+                LockSupport.parkNanos(100_000);
+            }
+        }
     }
 
     private void closeQuietly()
