@@ -104,7 +104,8 @@ public final class Pipeline implements AutoCloseable
             final Snapshottable snapshottable = ctx.snapshottable();
             snapshotStore = new SnapshotStore(ctx.snapshotDir().toPath());
             snapshotter = null == snapshottable || !ctx.snapshotEnabled() ?
-                null : new Snapshotter(snapshottable, snapshotStore, journal, ctx.snapshotsRetained());
+                null : new Snapshotter(
+                    snapshottable, snapshotStore, journal, ctx.snapshotsRetained(), ctx.threadNamePrefix());
             if (ctx.threadingMode() == ThreadingMode.DEDICATED)
             {
                 disruptor
@@ -300,11 +301,29 @@ public final class Pipeline implements AutoCloseable
     }
 
     /**
-     * @return how long the engine stalled writing the last snapshot, ns (readable from any thread).
+     * @return how long the engine stalled serialising the last snapshot (the file is made durable in the
+     * background), ns (readable from any thread).
      */
     public long lastSnapshotNs()
     {
         return null == snapshotter ? 0 : snapshotter.lastSnapshotNs();
+    }
+
+    /**
+     * @return how long the background thread took to make the last snapshot durable (journal force under async,
+     * fsync, rename), ns (readable from any thread). The engine does not wait for this.
+     */
+    public long lastSnapshotFinishNs()
+    {
+        return null == snapshotter ? 0 : snapshotter.lastFinishNs();
+    }
+
+    /**
+     * @return snapshot markers skipped because the previous snapshot was still being made durable (any thread).
+     */
+    public long snapshotsSkipped()
+    {
+        return null == snapshotter ? 0 : snapshotter.skipped();
     }
 
     /**
@@ -425,6 +444,10 @@ public final class Pipeline implements AutoCloseable
         {
             // the handler threads have stopped (joined): this thread may read the engine
             snapshotter.takeAtLastApplied();
+        }
+        if (null != snapshotter)
+        {
+            snapshotter.close(); // a snapshot still being made durable needs the journal open (forceUpTo)
         }
         journal.close();
     }

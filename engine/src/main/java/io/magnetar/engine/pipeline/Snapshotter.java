@@ -11,21 +11,30 @@ import io.magnetar.engine.snapshot.SnapshotWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
 /**
- * Takes snapshots for the pipeline, on the thread that applies commands: after a {@code TakeSnapshot} marker is
- * applied ({@link #onApplied}) and, on graceful close, after the handler threads stopped ({@link #takeAtLastApplied}).
+ * Takes snapshots for the pipeline: after a {@code TakeSnapshot} marker is applied ({@link #onApplied}) and, on
+ * graceful close, after the handler threads stopped ({@link #takeAtLastApplied}).
  * <p>
- * A snapshot is the state after the journal entry last applied: the engine writes its records into a
- * {@link SnapshotWriter}; under {@link Durability#ASYNC} the journal is forced up to that entry first (a snapshot
- * must never be on disk while the entries before it are not); the file is forced and renamed. Then the oldest
+ * A snapshot is the state after the journal entry last applied. The thread that applies commands only serialises
+ * the state: the engine writes its records into a {@link SnapshotWriter} (buffered writes into a temporary file),
+ * which is all the engine stalls for. The rest runs on the snapshotter's own background thread (daemon, named
+ * {@code <prefix>snapshot}): under {@link Durability#ASYNC} the journal is forced up to that entry (a snapshot must
+ * never be on disk while the entries before it are not), the file is forced and renamed into place, then the oldest
  * snapshots beyond {@code retained} are deleted, and with them every journal cycle wholly before the oldest snapshot
  * kept, once there are {@code retained} snapshots (the {@link SnapshotStore#JOURNAL_TRUNCATED} marker is written
  * before the first deletion). Keeping two snapshots and the journal from the older one means recovery can fall back
  * to the older one if the newer is damaged (and, before there are two, to the whole journal).
+ * <p>
+ * One snapshot is in progress at a time: a marker applied while the previous snapshot is still being finished is
+ * skipped (counted in {@link #skipped()}); the next marker takes one. A crash while finishing leaves a
+ * {@code .snap.tmp} that recovery deletes.
  * <p>
  * A failed snapshot is logged and counted, not fatal: the journal is intact and nothing is deleted; the next marker
  * tries again.
@@ -40,11 +49,15 @@ final class Snapshotter
     private final SnapshotStore store;
     private final Journal journal;
     private final int retained;
+    private final ExecutorService finisher;
 
     // applying thread only (read by close after joining it)
     private long appliedIndex = -1;
     private long appliedTimestampMs;
-    private long lastIndex = -1;
+    private Future<?> finishing;
+
+    // written by the finisher, read by the applying thread once the finish is done
+    private volatile long lastIndex = -1;
 
     // any thread
     private volatile long snapshots;
@@ -53,14 +66,27 @@ final class Snapshotter
     private volatile long lastSnapshotBytes;
     private volatile long lastSnapshotNs;
     private volatile long maxSnapshotNs;
+    private volatile long lastFinishNs;
     private volatile long deletedCycles;
+    private volatile long skipped;
 
-    Snapshotter(final Snapshottable snapshottable, final SnapshotStore store, final Journal journal, final int retained)
+    Snapshotter(
+        final Snapshottable snapshottable,
+        final SnapshotStore store,
+        final Journal journal,
+        final int retained,
+        final String threadNamePrefix)
     {
         this.snapshottable = snapshottable;
         this.store = store;
         this.journal = journal;
         this.retained = retained;
+        this.finisher = Executors.newSingleThreadExecutor((runnable) ->
+        {
+            final Thread thread = new Thread(runnable, threadNamePrefix + "snapshot");
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     /**
@@ -99,63 +125,166 @@ final class Snapshotter
     }
 
     /**
-     * Take a snapshot of the state after the last entry applied, unless there is one of it already. Only when
-     * nothing is applying commands (on close, after the handler threads stopped).
+     * Take a snapshot of the state after the last entry applied, unless there is one of it already, and wait until it
+     * is on disk. Only when nothing is applying commands (on close, after the handler threads stopped).
      *
      * @return true if a snapshot was written.
      */
     boolean takeAtLastApplied()
     {
-        return appliedIndex >= 0 && take(appliedIndex, appliedTimestampMs);
+        awaitFinished();
+        if (appliedIndex < 0 || !take(appliedIndex, appliedTimestampMs))
+        {
+            return false;
+        }
+        awaitFinished();
+        return lastIndex == appliedIndex;
     }
 
     /**
-     * Write the snapshot of the state after {@code journalIndex}, then apply retention.
+     * Serialise the state after {@code journalIndex} on this (the applying) thread, then hand the file to the
+     * background thread to be made durable and to apply retention.
      *
-     * @return true if it was written.
+     * @return true if the snapshot was started (false: one of that index exists, one is still being finished, or
+     * serialising failed).
      */
     boolean take(final long journalIndex, final long timestampMs)
     {
+        if (null != finishing)
+        {
+            if (!finishing.isDone())
+            {
+                skipped++;
+                LOG.log(System.Logger.Level.DEBUG, () -> "snapshot at journal index 0x" +
+                    Long.toHexString(journalIndex) + " skipped: the previous one is still being written");
+                return false;
+            }
+            finishing = null;
+        }
         if (journalIndex == lastIndex)
         {
             return false;
         }
 
         final long startNs = System.nanoTime();
-        final Path file;
-        final long bytes;
-        final long records;
-        try (SnapshotWriter writer = store.newWriter(journalIndex))
+        final SnapshotWriter writer;
+        try
+        {
+            writer = store.newWriter(journalIndex);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            failed(journalIndex, ex);
+            return false;
+        }
+        try
         {
             snapshottable.takeSnapshot(journalIndex, timestampMs, writer);
+            writer.flush();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            writer.close();
+            failed(journalIndex, ex);
+            return false;
+        }
+        final long stallNs = System.nanoTime() - startNs;
+        lastSnapshotNs = stallNs;
+        maxSnapshotNs = Math.max(maxSnapshotNs, stallNs);
+
+        try
+        {
+            finishing = finisher.submit(() -> finish(writer, journalIndex, stallNs));
+        }
+        catch (final RuntimeException ex) // rejected: closing
+        {
+            writer.close();
+            failed(journalIndex, ex);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Wait for the snapshot being finished in the background, if any (close; tests).
+     */
+    void awaitFinished()
+    {
+        final Future<?> inProgress = finishing;
+        if (null != inProgress)
+        {
+            try
+            {
+                inProgress.get();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            catch (final java.util.concurrent.ExecutionException ex)
+            {
+                LOG.log(System.Logger.Level.ERROR, "snapshot finisher failed", ex.getCause());
+            }
+            finishing = null;
+        }
+    }
+
+    /**
+     * Finish the snapshot being written and stop the background thread (the pipeline is closing; after the handler
+     * threads stopped).
+     */
+    void close()
+    {
+        awaitFinished();
+        finisher.shutdown();
+        try
+        {
+            finisher.awaitTermination(10, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void finish(final SnapshotWriter writer, final long journalIndex, final long stallNs)
+    {
+        final long startNs = System.nanoTime();
+        final Path file;
+        try (writer)
+        {
             if (journal.durability() == Durability.ASYNC)
             {
                 journal.forceUpTo(journalIndex);
             }
             file = writer.complete();
-            bytes = writer.bytes();
-            records = writer.records();
         }
         catch (final IOException | RuntimeException ex)
         {
-            failures++;
-            LOG.log(System.Logger.Level.ERROR, "snapshot at journal index 0x" + Long.toHexString(journalIndex) +
-                " failed; the journal is kept whole until a snapshot succeeds", ex);
-            return false;
+            failed(journalIndex, ex);
+            return;
         }
-        final long tookNs = System.nanoTime() - startNs;
+        final long finishNs = System.nanoTime() - startNs;
         lastIndex = journalIndex;
         lastSnapshotIndex = journalIndex;
-        lastSnapshotBytes = bytes;
-        lastSnapshotNs = tookNs;
-        maxSnapshotNs = Math.max(maxSnapshotNs, tookNs);
+        lastSnapshotBytes = writer.bytes();
+        lastFinishNs = finishNs;
         snapshots++;
-        LOG.log(tookNs >= SLOW_SNAPSHOT_NS ? System.Logger.Level.INFO : System.Logger.Level.DEBUG,
+        final long records = writer.records();
+        final long bytes = writer.bytes();
+        LOG.log(stallNs >= SLOW_SNAPSHOT_NS ? System.Logger.Level.INFO : System.Logger.Level.DEBUG,
             () -> "snapshot written: " + file.getFileName() + ", " + records + " records, " + bytes + " bytes, " +
-            TimeUnit.NANOSECONDS.toMillis(tookNs) + " ms");
+            "engine stalled " + TimeUnit.NANOSECONDS.toMillis(stallNs) + " ms, made durable in " +
+            TimeUnit.NANOSECONDS.toMillis(finishNs) + " ms");
 
         retain();
-        return true;
+    }
+
+    private void failed(final long journalIndex, final Exception ex)
+    {
+        failures++;
+        LOG.log(System.Logger.Level.ERROR, "snapshot at journal index 0x" + Long.toHexString(journalIndex) +
+            " failed; the journal is kept whole until a snapshot succeeds", ex);
     }
 
     private void retain()
@@ -218,11 +347,28 @@ final class Snapshotter
     }
 
     /**
-     * @return how long the last snapshot took to write (the engine's stall), ns.
+     * @return how long the engine stalled serialising the last snapshot, ns.
      */
     long lastSnapshotNs()
     {
         return lastSnapshotNs;
+    }
+
+    /**
+     * @return how long the background thread took to make the last snapshot durable (journal force, fsync, rename),
+     * ns.
+     */
+    long lastFinishNs()
+    {
+        return lastFinishNs;
+    }
+
+    /**
+     * @return markers skipped because the previous snapshot was still being finished.
+     */
+    long skipped()
+    {
+        return skipped;
     }
 
     /**

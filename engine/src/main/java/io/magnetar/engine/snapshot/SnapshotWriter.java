@@ -18,7 +18,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Writes one snapshot file: give it the records ({@link #onRecord}, e.g. as the sink of
  * {@link io.magnetar.engine.Snapshottable#takeSnapshot}), then {@link #complete()} forces the file to disk and
  * renames it into place; {@link #close()} without {@code complete()} deletes what was written. Made by
- * {@link SnapshotStore#newWriter}; one thread.
+ * {@link SnapshotStore#newWriter}; one thread at a time (the records may be written by one thread and the
+ * file completed by another after a hand-off).
  */
 public final class SnapshotWriter implements SnapshotSink, AutoCloseable
 {
@@ -158,7 +159,12 @@ public final class SnapshotWriter implements SnapshotSink, AutoCloseable
         }
     }
 
-    private void flush() throws IOException
+    /**
+     * Write what is buffered to the file (not forced).
+     *
+     * @throws IOException if writing failed.
+     */
+    public void flush() throws IOException
     {
         if (position > 0)
         {
