@@ -297,18 +297,16 @@ public final class Sequencer
             return 0;
         }
 
-        int workCount = 0;
         if (null != spaceProbe)
         {
             final long now = clock.time();
             if (now >= nextSpaceCheckMs)
             {
-                checkJournalSpace(now);
-                workCount++;
+                checkJournalSpace(now); // not counted: the return value is commands sequenced
             }
         }
 
-        return workCount + tick() + snapshot();
+        return tick() + snapshot();
     }
 
     private void checkJournalSpace(final long now)
