@@ -151,6 +151,8 @@ public final class MagnetarNode implements AutoCloseable
             .ringSize(config.ringSize())
             .maxCommandLength(config.intSize(NodeConfig.Option.MAX_COMMAND_LENGTH))
             .rollCycleName(config.nonEmpty(NodeConfig.Option.ROLL_CYCLE))
+            .journalRecovery(config.journalRecovery())
+            .journalMinFreeBytes(config.journalMinFreeBytes())
             .commandHandler(engine)
             .egress(egress)
             .eventListener(egressPublisher)
@@ -160,7 +162,8 @@ public final class MagnetarNode implements AutoCloseable
         final ReplayResult replay = pipeline.replayResult();
         LOG.log(System.Logger.Level.INFO, "journal.replayed", "entries", replay.entries(), "ms",
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - replayStartNs), "startCount", pipeline.startCount(),
-            "liveMessages", engine.liveMessages());
+            "liveMessages", engine.liveMessages(), "journalTailTruncations", pipeline.journalTailTruncations(),
+            "journalEntriesDropped", pipeline.journalEntriesDropped());
 
         ingress = new IngressAgent(
             transportContext, aeron, pipeline.sequencer(), pipeline.startCount(), registry, counters);
@@ -497,6 +500,31 @@ public final class MagnetarNode implements AutoCloseable
     public NodeConfig config()
     {
         return config;
+    }
+
+    /**
+     * @return 1 if this start cut a damaged journal tail (a torn or corrupted last record), else 0.
+     */
+    public long journalTailTruncations()
+    {
+        return pipeline.journalTailTruncations();
+    }
+
+    /**
+     * @return journal records this start declared void when it cut a damaged journal (tail, or middle with
+     * {@code --journal-recovery truncate}); 0 if the journal was intact.
+     */
+    public long journalEntriesDropped()
+    {
+        return pipeline.journalEntriesDropped();
+    }
+
+    /**
+     * @return true while the journal's disk has less than {@code journal-min-free-mib} usable (publishes refused).
+     */
+    public boolean journalSpaceLow()
+    {
+        return pipeline.sequencer().isJournalSpaceLow();
     }
 
     /**

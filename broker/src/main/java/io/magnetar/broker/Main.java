@@ -123,6 +123,8 @@ public final class Main
         ready.put("dataDir", node.dataDir().toString());
         ready.put("durability", config.durability().name().toLowerCase());
         ready.put("startCount", node.startCount());
+        ready.put("journalTailTruncations", node.journalTailTruncations());
+        ready.put("journalEntriesDropped", node.journalEntriesDropped());
         ready.put("httpAddress", node.httpAddress());
         ready.put("httpPort", node.httpPort() < 0 ? null : node.httpPort());
         ready.put("pid", ProcessHandle.current().pid());

@@ -2,6 +2,7 @@ package io.magnetar.broker;
 
 import io.aeron.CommonContext;
 import io.magnetar.engine.journal.Durability;
+import io.magnetar.engine.journal.JournalRecovery;
 import io.magnetar.engine.pipeline.PipelineContext;
 import io.magnetar.engine.pipeline.ThreadingMode;
 import io.magnetar.transport.TransportContext;
@@ -76,6 +77,13 @@ public final class NodeConfig
         RING_SIZE("SLOTS", "16384", "slots of the command ring (power of two)"),
         MAX_COMMAND_LENGTH("SIZE", "4m", "longest command frame accepted"),
         ROLL_CYCLE("NAME", "TEN_MINUTELY", "Chronicle roll cycle of the journal (the journal also rolls at every snapshot, so old cycles can be deleted)"),
+        JOURNAL_RECOVERY("refuse|truncate", "refuse",
+            "a journal damaged in the middle (a bad record with intact ones after it): refuse to start, or truncate: " +
+            "start with the state up to the last intact record, the rest set aside in journal/quarantine/ " +
+            "(a damaged tail is always cut)"),
+        JOURNAL_MIN_FREE_MIB("MIB", "256",
+            "below this many MiB usable on the journal's disk, publishes and creations are refused with UNAVAILABLE " +
+            "until space is freed (0: never)"),
         HTTP_HOST("HOST", "127.0.0.1",
             "address the REST gateway binds: 127.0.0.1 (this host only) or 0.0.0.0 (every interface; no auth yet)"),
         HTTP_PORT("PORT|none", "8080", "port of the REST gateway (0: any free port; none: no REST, no gateway)"),
@@ -452,6 +460,8 @@ public final class NodeConfig
         waitStrategy();
         positiveInt(Option.RING_SIZE);
         size(Option.MAX_COMMAND_LENGTH);
+        journalRecovery();
+        journalMinFreeBytes();
         httpPort();
         if (httpEnabled())
         {
@@ -512,6 +522,41 @@ public final class NodeConfig
     public NodeConfig durability(final Durability durability)
     {
         return set(Option.DURABILITY, durability.name().toLowerCase(Locale.ROOT));
+    }
+
+    public JournalRecovery journalRecovery()
+    {
+        try
+        {
+            return JournalRecovery.of(nonEmpty(Option.JOURNAL_RECOVERY));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw invalid(Option.JOURNAL_RECOVERY, "expected refuse or truncate");
+        }
+    }
+
+    public NodeConfig journalRecovery(final JournalRecovery recovery)
+    {
+        return set(Option.JOURNAL_RECOVERY, recovery.name().toLowerCase(Locale.ROOT));
+    }
+
+    /**
+     * @return {@code journal-min-free-mib} in bytes.
+     */
+    public long journalMinFreeBytes()
+    {
+        final long mib = longValue(Option.JOURNAL_MIN_FREE_MIB);
+        if (mib < 0 || mib > Long.MAX_VALUE >> 20)
+        {
+            throw invalid(Option.JOURNAL_MIN_FREE_MIB, "expected 0 or more MiB");
+        }
+        return mib << 20;
+    }
+
+    public NodeConfig journalMinFreeMib(final long mib)
+    {
+        return set(Option.JOURNAL_MIN_FREE_MIB, Long.toString(mib));
     }
 
     public String aeronDir()

@@ -382,14 +382,22 @@ public final class IngressAgent implements Agent
                 reject(session, templateId, responder.text("frame of ").append(length)
                     .append(" bytes exceeds the limit of ").append(maxCommandLength));
             }
-            else if (sequencer.offer(session.id, buffer, offset, length))
-            {
-                counters.commandsSequenced.incrementRelease();
-            }
             else
             {
-                counters.ringFull.incrementRelease();
-                return ControlledFragmentHandler.Action.ABORT;
+                final int offered = sequencer.tryOffer(session.id, buffer, offset, length);
+                if (Sequencer.OFFERED == offered)
+                {
+                    counters.commandsSequenced.incrementRelease();
+                }
+                else if (Sequencer.REFUSED_JOURNAL_FULL == offered)
+                {
+                    refuseJournalFull(session, templateId, buffer, offset, length);
+                }
+                else
+                {
+                    counters.ringFull.incrementRelease();
+                    return ControlledFragmentHandler.Action.ABORT;
+                }
             }
         }
         else if (HeartbeatDecoder.TEMPLATE_ID == templateId)
@@ -574,6 +582,38 @@ public final class IngressAgent implements Agent
         }
 
         final int result = text.commandError(session, 0, ErrorCode.INVALID_ARGUMENT, templateId);
+        if (Session.SENT == result || Session.QUEUED == result)
+        {
+            session.lastSentMs = nowMs;
+            if (Session.QUEUED == result)
+            {
+                counters.responsesQueued.incrementRelease();
+            }
+        }
+        else
+        {
+            raiseFault(session, result);
+        }
+    }
+
+    /**
+     * Answer a command the sequencer refused because the journal's disk is (nearly) full with
+     * {@code CommandError(UNAVAILABLE)} for its correlation id (the first field of every command it refuses). Not
+     * journaled, nothing applied: the client may retry once space is freed.
+     */
+    private void refuseJournalFull(
+        final Session session, final int templateId, final DirectBuffer buffer, final int offset, final int length)
+    {
+        counters.journalFullRefusals.incrementRelease();
+        if (Session.OPEN != session.state() || Session.FAULT_NONE != session.fault())
+        {
+            return;
+        }
+
+        final long correlationId = length >= HEADER_LENGTH + Long.BYTES ?
+            buffer.getLong(offset + HEADER_LENGTH, LITTLE_ENDIAN) : 0;
+        final int result = responder.text(sequencer.journalSpaceMessage())
+            .commandError(session, correlationId, ErrorCode.UNAVAILABLE, templateId);
         if (Session.SENT == result || Session.QUEUED == result)
         {
             session.lastSentMs = nowMs;

@@ -54,6 +54,11 @@ public final class TransportCounters implements AutoCloseable
     public final AtomicCounter eventsDropped;
     /** Engine thread: events that could not be sent (pending buffer full, client gone, too long). */
     public final AtomicCounter eventsFailed;
+    /**
+     * Ingress: commands that grow the journal (publish, subscribe, create) refused with {@code UNAVAILABLE} because the
+     * journal's disk was (nearly) full.
+     */
+    public final AtomicCounter journalFullRefusals;
 
     private final List<AtomicCounter> all = new ArrayList<>();
     private final List<String> labels = new ArrayList<>();
@@ -76,6 +81,7 @@ public final class TransportCounters implements AutoCloseable
         eventsQueued = add(factory, "eventsQueued", "egress events queued (back-pressure)");
         eventsDropped = add(factory, "eventsDropped", "egress events dropped (no session)");
         eventsFailed = add(factory, "eventsFailed", "egress events failed");
+        journalFullRefusals = add(factory, "journalFullRefusals", "ingress commands refused (journal disk full)");
     }
 
     /**

@@ -96,6 +96,40 @@ class SessionProtocolTest
     }
 
     @Test
+    void aFullJournalDiskAnswersPublishAndCreateUnavailableWhileAcksGoOnUntilSpaceReturns()
+    {
+        final java.util.concurrent.atomic.AtomicLong usable = new java.util.concurrent.atomic.AtomicLong(1L << 30);
+        harness = new TransportHarness((ctx) -> {}, 16 * 1024, java.util.function.UnaryOperator.identity(), false,
+            (pipeline) -> pipeline.journalMinFreeBytes(1 << 20).journalSpaceCheckIntervalMs(5)
+                .journalSpaceProbe(usable::get));
+        final RawSession a = ipc("disk-full-client");
+        a.connect(T);
+        final int topicId = a.createTopic("orders", 1, T);
+        final Event.ConsumerAttached attached = a.subscribe("orders", "workers", SubscriptionType.SHARED, 100, T);
+        final long first = a.publishAsync(topicId, List.of(Msg.of("k1")), T);
+        final MessageId firstId = a.awaitAnswer(first, Event.PublishReceipt.class, T).ids().get(0);
+
+        usable.set(4096);
+        a.await(() -> harness.pipeline.sequencer().isJournalSpaceLow(), T, "the full disk noticed");
+        final long journaled = harness.pipeline.journal().appendCount();
+        final long refused = a.publishAsync(topicId, List.of(Msg.of("k2")), T);
+        final Event.CommandError error = a.awaitAnswer(refused, Event.CommandError.class, T);
+        assertEquals(ErrorCode.UNAVAILABLE, error.code());
+        assertTrue(error.message().contains("journal disk (nearly) full"), error.message());
+        assertEquals(1, harness.counters.journalFullRefusals.get());
+
+        final long ack = 777;
+        a.sendCommand(a.commands().ack(ack, attached.consumerId(), firstId), T);
+        a.awaitAnswer(ack, Event.AckReceipt.class, T);
+        assertEquals(journaled + 1, harness.pipeline.journal().appendCount(), "the ack journaled, the publish not");
+
+        usable.set(1L << 30);
+        a.await(() -> !harness.pipeline.sequencer().isJournalSpaceLow(), T, "space back");
+        final long again = a.publishAsync(topicId, List.of(Msg.of("k3")), T);
+        assertEquals(1, a.awaitAnswer(again, Event.PublishReceipt.class, T).ids().size());
+    }
+
+    @Test
     void framesBeforeConnectAreDroppedAndBadVersionIsRejected()
     {
         harness = new TransportHarness((ctx) -> {});

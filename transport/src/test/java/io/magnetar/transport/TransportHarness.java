@@ -72,6 +72,19 @@ final class TransportHarness implements AutoCloseable
         final UnaryOperator<CommandHandler> handlerWrapper,
         final boolean useInvoker)
     {
+        this(transportConfig, ringSize, handlerWrapper, useInvoker, (pipelineContext) -> {});
+    }
+
+    /**
+     * @param pipelineConfig adjusts the pipeline's context before it is built.
+     */
+    TransportHarness(
+        final Consumer<TransportContext> transportConfig,
+        final int ringSize,
+        final UnaryOperator<CommandHandler> handlerWrapper,
+        final boolean useInvoker,
+        final Consumer<PipelineContext> pipelineConfig)
+    {
         aeronDir = "/dev/shm/magnetar-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
         udpPort = freeUdpPort();
         try
@@ -100,14 +113,16 @@ final class TransportHarness implements AutoCloseable
 
         final MutableEventListener egress = new MutableEventListener();
         engine = new Engine(new EngineConfig(), egress);
-        pipeline = new Pipeline(new PipelineContext()
+        final PipelineContext pipelineContext = new PipelineContext()
             .journalDir(journalDir.toFile())
             .durability(Durability.ASYNC)
             .ringSize(ringSize)
             .commandHandler(handlerWrapper.apply(engine))
             .egress(egress)
             .eventListener(egressPublisher)
-            .onFatal(errors::add));
+            .onFatal(errors::add);
+        pipelineConfig.accept(pipelineContext);
+        pipeline = new Pipeline(pipelineContext);
         pipeline.start();
 
         ingress = new IngressAgent(ctx, aeron, pipeline.sequencer(), pipeline.startCount(), registry, counters);

@@ -16,6 +16,7 @@ import org.agrona.ExpandableArrayBuffer;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -81,6 +82,14 @@ public final class Journal implements AutoCloseable
 
     private static final String CYCLE_FILE_SUFFIX = ".cq4";
 
+    /**
+     * Subdirectory of the journal directory where {@link #cut} leaves the cycle files it declared (partly) void.
+     */
+    public static final String QUARANTINE_DIR = "quarantine";
+
+    private static final DateTimeFormatter QUARANTINE_TIME =
+        DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+
     private final File dir;
     private final Durability durability;
     private final SingleChronicleQueue queue;
@@ -94,6 +103,7 @@ public final class Journal implements AutoCloseable
     private final AtomicLong appendCount = new AtomicLong();
     private final AtomicLong syncCount = new AtomicLong();
     private final AtomicLong lastIndexAppended = new AtomicLong(-1);
+    private final JournalCuts cuts;
     private ExpandableArrayBuffer scratch;
     private ExcerptAppender appender;
     private boolean unsynced;
@@ -129,6 +139,15 @@ public final class Journal implements AutoCloseable
             .build();
         this.rollCycle = queue.rollCycle();
         this.cycleFileNames = DateTimeFormatter.ofPattern(this.rollCycle.format()).withZone(ZoneOffset.UTC);
+        try
+        {
+            this.cuts = JournalCuts.load(dir.toPath());
+        }
+        catch (final RuntimeException ex)
+        {
+            queue.close();
+            throw ex;
+        }
 
         // an earlier run may have rolled ahead of the wall clock: never append to a cycle before the last one
         final int lastCycle = queue.lastCycle();
@@ -434,6 +453,96 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * What {@link #cut} did.
+     *
+     * @param fromIndex      index of the first record declared void (the bad one).
+     * @param resumeIndex    index the next entry gets (first index of a new cycle).
+     * @param cycleFile      name of the cycle file holding the bad record.
+     * @param droppedEntries records declared void: the bad one and the ones after it (a lower bound when Chronicle
+     *                       could not read past the bad one).
+     * @param quarantine     directory the affected cycle files were linked (or copied) into.
+     */
+    public record Cut(long fromIndex, long resumeIndex, String cycleFile, long droppedEntries, Path quarantine)
+    {
+    }
+
+    /**
+     * Declare the bad record a replay stopped at, and everything after it, void: link (or copy) the cycle files from the
+     * bad record's cycle on into {@code quarantine/<index>-<time>/}, roll the journal to a new cycle, and record the
+     * cut ({@link JournalCuts}) durably. Readers then skip from the bad record to the first entry appended after this
+     * call. Call before anything is appended through this instance.
+     *
+     * @param damage a replay of this journal that stopped at a bad record.
+     * @return what was cut.
+     * @throws IllegalArgumentException if the replay was complete.
+     * @throws IllegalStateException    if something was appended already.
+     * @throws UncheckedIOException     if the quarantine copy or the cut could not be written.
+     */
+    public Cut cut(final ReplayResult damage)
+    {
+        if (damage.isComplete())
+        {
+            throw new IllegalArgumentException("nothing to cut: the replay was complete");
+        }
+        if (null != appender)
+        {
+            throw new IllegalStateException("cut after appending");
+        }
+
+        final long fromIndex = damage.badIndex();
+        final int badCycle = rollCycle.toCycle(fromIndex);
+        final String cycleFile = cycleFileName(badCycle);
+        final Path quarantine = dir.toPath().resolve(QUARANTINE_DIR).resolve(
+            String.format("%x-%s", fromIndex, QUARANTINE_TIME.format(Instant.now())));
+        try
+        {
+            Files.createDirectories(quarantine);
+            for (final Path file : cycleFiles())
+            {
+                if (cycleOfFile(file.getFileName().toString()) >= badCycle)
+                {
+                    final Path target = quarantine.resolve(file.getFileName());
+                    try
+                    {
+                        Files.createLink(target, file);
+                    }
+                    catch (final IOException | UnsupportedOperationException ex)
+                    {
+                        Files.copy(file, target);
+                    }
+                }
+            }
+            final Path metadata = dir.toPath().resolve("metadata.cq4t");
+            if (Files.exists(metadata))
+            {
+                Files.copy(metadata, quarantine.resolve(metadata.getFileName()));
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot set the damaged journal cycles aside in " + quarantine, ex);
+        }
+
+        roll();
+        final long resumeIndex = rollCycle.toIndex(queue.cycle(), 0);
+        final long dropped = 1 + damage.entriesAfterBad();
+        cuts.add(new JournalCuts.Cut(fromIndex, resumeIndex), String.format(
+            "%s at %s: %s; %d record(s) from index 0x%x in %s void, copies in %s", damage.status(), Instant.now(),
+            damage.detail(), dropped, fromIndex, cycleFile, dir.toPath().relativize(quarantine)));
+        JournalCuts.forceDirectory(quarantine);
+
+        return new Cut(fromIndex, resumeIndex, cycleFile, dropped, quarantine);
+    }
+
+    /**
+     * @return the ranges recovery declared void.
+     */
+    public List<JournalCuts.Cut> cuts()
+    {
+        return cuts.cuts();
+    }
+
+    /**
      * Replay every entry from the start, verifying each; stops before the first bad record.
      *
      * @param handler for intact entries, in journal order.
@@ -466,7 +575,7 @@ public final class Journal implements AutoCloseable
      */
     public JournalReader newReader(final long fromIndex)
     {
-        return new JournalReader(queue, fromIndex);
+        return new JournalReader(queue, cuts, fromIndex);
     }
 
     /**

@@ -21,6 +21,23 @@ public final class JournalCorruptedException extends RuntimeException
     }
 
     /**
+     * @param result    of the replay that stopped at the damaged record, with intact records after it.
+     * @param cycleFile name of the cycle file holding the damaged record.
+     * @param dir       the journal directory.
+     */
+    public JournalCorruptedException(final ReplayResult result, final String cycleFile, final java.io.File dir)
+    {
+        super("journal damaged in the middle: record at index 0x" + Long.toHexString(result.badIndex()) +
+            " in cycle file " + cycleFile + " of " + dir + " is not intact (" + result.status() + ": " +
+            result.detail() + "), " + result.entries() + " intact entries replayed before it, " +
+            result.entriesAfterBad() + " after it. The node does not start. To start with the state up to the last " +
+            "intact record before it, dropping it and everything after it (the cycle files are kept in " +
+            Journal.QUARANTINE_DIR + "/), set the journal recovery to truncate (broker: --journal-recovery truncate; " +
+            "PipelineContext.journalRecovery(TRUNCATE))");
+        this.result = result;
+    }
+
+    /**
      * @return what the replay found.
      */
     public ReplayResult result()

@@ -1,11 +1,15 @@
 package io.magnetar.engine.journal;
 
 import net.openhft.chronicle.bytes.Bytes;
-import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.TailerDirection;
+import net.openhft.chronicle.queue.impl.RollingChronicleQueue;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
+
+import java.text.ParseException;
 
 /**
  * Reads journal entries in order, verifies each one and hands intact ones to a {@link Handler}.
@@ -13,6 +17,12 @@ import org.agrona.ExpandableArrayBuffer;
  * The first record that is not intact (malformed, torn or with a checksum mismatch) stops the reader for
  * good: it is never delivered, nor is anything after it. {@link #status()} and {@link #badIndex()} tell
  * what was found.
+ * <p>
+ * Ranges the journal's {@link JournalCuts} declare void are skipped as if they were not there.
+ * <p>
+ * {@link #replay} also notices an excerpt that Chronicle cannot read at all (a zeroed or damaged excerpt header reads
+ * like the end of the journal): when the journal's last index is past where reading ended, that is reported as a
+ * {@link ReplayResult.Status#MALFORMED} record at the index where reading ended.
  * <p>
  * Works on a live journal too: {@link #poll} returns 0 at the current end and picks up new entries on the
  * next call. Not thread safe; the underlying tailer is bound to the first thread that reads.
@@ -40,7 +50,9 @@ public final class JournalReader implements AutoCloseable
         void onEntry(long sessionId, long timestampMs, DirectBuffer buffer, int offset, int length, long index);
     }
 
-    private final ChronicleQueue queue;
+    private final RollingChronicleQueue queue;
+    private final RollCycle rollCycle;
+    private final JournalCuts cuts;
     private final long fromIndex;
     private final JournalEntryFormat format = new JournalEntryFormat();
     private final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(INITIAL_BUFFER_CAPACITY);
@@ -50,10 +62,13 @@ public final class JournalReader implements AutoCloseable
     private long badIndex = -1;
     private ReplayResult.Status status = ReplayResult.Status.COMPLETE;
     private String detail;
+    private long skippedCuts;
 
-    JournalReader(final ChronicleQueue queue, final long fromIndex)
+    JournalReader(final RollingChronicleQueue queue, final JournalCuts cuts, final long fromIndex)
     {
         this.queue = queue;
+        this.rollCycle = queue.rollCycle();
+        this.cuts = cuts;
         this.fromIndex = fromIndex;
     }
 
@@ -75,6 +90,11 @@ public final class JournalReader implements AutoCloseable
         int delivered = 0;
         while (delivered < limit)
         {
+            if (!cuts.isEmpty() && !skipCut(tailer))
+            {
+                break;
+            }
+
             final int length;
             final long index;
             try (DocumentContext dc = tailer.readingDocument())
@@ -96,6 +116,11 @@ public final class JournalReader implements AutoCloseable
                 length = (int)remaining;
                 buffer.checkLimit(length);
                 bytes.read(buffer.byteArray(), 0, length);
+            }
+            catch (final RuntimeException ex)
+            {
+                stop(ReplayResult.Status.MALFORMED, tailer.index(), "Chronicle cannot read the excerpt: " + ex);
+                break;
             }
 
             final JournalEntryFormat.Verdict verdict = format.decode(buffer, 0, length);
@@ -140,20 +165,50 @@ public final class JournalReader implements AutoCloseable
         if (isStopped())
         {
             final ExcerptTailer tailer = tailer();
-            while (true)
+            try
             {
-                try (DocumentContext dc = tailer.readingDocument())
+                while (true)
                 {
-                    if (!dc.isPresent())
+                    try (DocumentContext dc = tailer.readingDocument())
                     {
-                        break;
+                        if (!dc.isPresent())
+                        {
+                            break;
+                        }
+                        after++;
                     }
-                    after++;
                 }
+            }
+            catch (final RuntimeException ex)
+            {
+                after = Math.max(after, 1); // unreadable beyond the bad record: assume intact records may follow
+            }
+            if (0 == after)
+            {
+                after = indexesAfter(badIndex); // Chronicle's own bookkeeping knows of more entries
+            }
+        }
+        else
+        {
+            final long next = tailer().index();
+            if (indexesAfter(next - 1) > 0)
+            {
+                stop(ReplayResult.Status.MALFORMED, next, "the excerpt at index 0x" + Long.toHexString(next) +
+                    " cannot be read (zero or damaged excerpt header) but the journal's last index is 0x" +
+                    Long.toHexString(queue.lastIndex()));
+                after = indexesAfter(next);
             }
         }
 
         return new ReplayResult(entries, lastGoodIndex, status, badIndex, after, detail);
+    }
+
+    /**
+     * @return how many times a void range ({@link JournalCuts}) was skipped.
+     */
+    public long skippedCuts()
+    {
+        return skippedCuts;
     }
 
     /**
@@ -222,13 +277,74 @@ public final class JournalReader implements AutoCloseable
         if (null == tailer)
         {
             tailer = queue.createTailer();
-            if (fromIndex >= 0 && !tailer.moveToIndex(fromIndex))
+            if (fromIndex >= 0 && (null != cuts.cutCovering(fromIndex) || !tailer.moveToIndex(fromIndex)))
             {
-                throw new IllegalArgumentException("index not in the journal: 0x" + Long.toHexString(fromIndex));
+                throw new IllegalArgumentException("index not in the journal: 0x" + Long.toHexString(fromIndex) +
+                    (null != cuts.cutCovering(fromIndex) ? " (cut by recovery, see " + JournalCuts.FILE_NAME + ")" : ""));
             }
         }
 
         return tailer;
+    }
+
+    /**
+     * If the tailer is in a void range, move it to the first entry after it.
+     *
+     * @return false if there is nothing after the void range yet.
+     */
+    private boolean skipCut(final ExcerptTailer tailer)
+    {
+        final JournalCuts.Cut cut = cuts.cutCovering(tailer.index());
+        if (null == cut)
+        {
+            return true;
+        }
+
+        skippedCuts++;
+        if (tailer.moveToIndex(cut.resumeIndex()))
+        {
+            return true;
+        }
+        final int resumeCycle = rollCycle.toCycle(cut.resumeIndex());
+        try
+        {
+            for (int cycle = queue.nextCycle(resumeCycle - 1, TailerDirection.FORWARD); cycle >= resumeCycle;
+                cycle = queue.nextCycle(cycle, TailerDirection.FORWARD))
+            {
+                if (tailer.moveToCycle(cycle))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (final ParseException ex)
+        {
+            throw new IllegalStateException("cannot list the journal's cycles after a cut", ex);
+        }
+        return false;
+    }
+
+    /**
+     * @return how many indexes the journal's last entry is after {@code index} by Chronicle's bookkeeping (exact within
+     * a cycle, a lower bound across cycles), 0 if none or if the last entry is void.
+     */
+    private long indexesAfter(final long index)
+    {
+        final long last;
+        try
+        {
+            last = queue.lastIndex();
+        }
+        catch (final RuntimeException ex)
+        {
+            return 0;
+        }
+        if (last <= index || null != cuts.cutCovering(last) || index < 0)
+        {
+            return 0;
+        }
+        return rollCycle.toCycle(last) == rollCycle.toCycle(index) ?
+            last - index : rollCycle.toSequenceNumber(last) + 1; // at least the entries of the last cycle
     }
 
     private void stop(final ReplayResult.Status status, final long index, final String detail)

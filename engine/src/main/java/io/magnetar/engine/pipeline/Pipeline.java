@@ -9,6 +9,7 @@ import io.magnetar.engine.EventListener;
 import io.magnetar.engine.Snapshottable;
 import io.magnetar.engine.journal.Journal;
 import io.magnetar.engine.journal.JournalCorruptedException;
+import io.magnetar.engine.journal.JournalRecovery;
 import io.magnetar.engine.journal.ReplayResult;
 import io.magnetar.engine.snapshot.SnapshotInfo;
 import io.magnetar.engine.snapshot.SnapshotStore;
@@ -55,6 +56,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Pipeline implements AutoCloseable
 {
+    private static final System.Logger LOG = System.getLogger("io.magnetar.engine.journal");
     private static final int NEW = 0;
     private static final int RUNNING = 1;
     private static final int CLOSED = 2;
@@ -76,6 +78,9 @@ public final class Pipeline implements AutoCloseable
     private volatile ReplayResult replayResult;
     private volatile SnapshotInfo recoveredSnapshot;
     private volatile long startCount;
+    private volatile Journal.Cut journalCut;
+    private volatile boolean tailCut;
+    private final JournalSpaceProbe spaceProbe;
 
     /**
      * Conclude the context, open the journal and build the ring. Nothing runs until {@link #start()}.
@@ -121,6 +126,8 @@ public final class Pipeline implements AutoCloseable
 
             sequencer = new Sequencer(
                 ringBuffer, ctx.epochClock(), ctx.maxCommandLength(), appliedSequence, nextDeadlineMs, failStop);
+            spaceProbe = ctx.journalMinFreeBytes() <= 0 ? null :
+                null != ctx.journalSpaceProbe() ? ctx.journalSpaceProbe() : JournalSpaceProbe.of(ctx.journalDir());
         }
         catch (final IOException ex)
         {
@@ -140,8 +147,14 @@ public final class Pipeline implements AutoCloseable
      * (or, with no snapshot, the whole journal); switch egress to the context's event listener, start the handler
      * threads, sequence a {@code NodeStarted} command (journaled like any other) and start accepting offers.
      *
-     * @throws JournalCorruptedException if the journal holds a record that is not intact (nothing at or after
-     *                                   it was applied; the pipeline does not start).
+     * A replay that stops at a record that is not intact with nothing intact after it (a torn or corrupted tail) is
+     * cut there ({@link Journal#cut}): the node starts with the state up to the last intact record, logs a WARNING and
+     * reports it ({@link #journalCut()}, {@link #journalTailTruncations()}).
+     *
+     * @throws JournalCorruptedException if the journal holds a record that is not intact with intact records after it
+     *                                   and the context's journal recovery is {@link JournalRecovery#REFUSE} (nothing
+     *                                   at or after it was applied, nothing was changed on disk; the pipeline does not
+     *                                   start).
      * @throws IllegalStateException     if already started or closed, or if journal cycles were deleted and no
      *                                   snapshot is usable.
      */
@@ -163,7 +176,7 @@ public final class Pipeline implements AutoCloseable
             recoveredSnapshot = recovered.snapshot();
             if (!result.isComplete())
             {
-                throw new JournalCorruptedException(result);
+                cutDamagedJournal(result);
             }
 
             egress.delegate(ctx.eventListener());
@@ -177,6 +190,11 @@ public final class Pipeline implements AutoCloseable
                     null == recovered.snapshot() ? 0 : recovered.snapshot().bytes());
                 sequencer.snapshots(true, ctx.snapshotIntervalEntries(), ctx.snapshotIntervalBytes(),
                     ctx.snapshotIntervalMs(), snapshotter::lastSnapshotBytes);
+            }
+
+            if (null != spaceProbe)
+            {
+                sequencer.journalSpace(spaceProbe, ctx.journalMinFreeBytes(), ctx.journalSpaceCheckIntervalMs());
             }
 
             disruptor.start();
@@ -193,6 +211,57 @@ public final class Pipeline implements AutoCloseable
             state = START_FAILED;
             throw ex;
         }
+    }
+
+    /**
+     * The replay stopped at a record that is not intact. A damaged tail (no intact record after it: what a crash in the
+     * middle of a write leaves) is cut; damage in the middle is cut only with {@link JournalRecovery#TRUNCATE}. The
+     * state is already the one up to the last intact record before it.
+     */
+    private void cutDamagedJournal(final ReplayResult result)
+    {
+        final boolean tail = 0 == result.entriesAfterBad();
+        final String cycleFile = journal.cycleFileName(journal.cycleOf(result.badIndex()));
+        if (!tail && ctx.journalRecovery() != JournalRecovery.TRUNCATE)
+        {
+            throw new JournalCorruptedException(result, cycleFile, journal.dir());
+        }
+
+        final Journal.Cut cut = journal.cut(result);
+        journalCut = cut;
+        tailCut = tail;
+        LOG.log(System.Logger.Level.WARNING, String.format(
+            "journal %s damaged: %s at index 0x%x in cycle file %s (%s); recovered up to the last intact record " +
+            "0x%x (%d entries replayed); %d record(s) dropped from the damaged one on (%s), cycle files kept in %s; " +
+            "new entries start at 0x%x",
+            tail ? "tail" : "middle", result.status(), result.badIndex(), cycleFile, result.detail(),
+            result.lastGoodIndex(), result.entries(), cut.droppedEntries(),
+            tail ? "nothing intact after it" : "journal recovery truncate", cut.quarantine(), cut.resumeIndex()));
+    }
+
+    /**
+     * @return what {@link #start()} cut from a damaged journal, or null if the journal was intact.
+     */
+    public Journal.Cut journalCut()
+    {
+        return journalCut;
+    }
+
+    /**
+     * @return 1 if {@link #start()} cut a damaged journal tail (a torn or corrupted last record), else 0.
+     */
+    public long journalTailTruncations()
+    {
+        return null != journalCut && tailCut ? 1 : 0;
+    }
+
+    /**
+     * @return records {@link #start()} declared void when it cut a damaged journal (0 if none).
+     */
+    public long journalEntriesDropped()
+    {
+        final Journal.Cut cut = journalCut;
+        return null == cut ? 0 : cut.droppedEntries();
     }
 
     /**

@@ -12,6 +12,7 @@ import io.magnetar.engine.EventListener;
 import io.magnetar.engine.Snapshottable;
 import io.magnetar.engine.journal.Durability;
 import io.magnetar.engine.journal.Journal;
+import io.magnetar.engine.journal.JournalRecovery;
 import io.magnetar.engine.journal.JournalEntryFormat;
 import net.openhft.chronicle.queue.RollCycle;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -138,6 +139,24 @@ public final class PipelineContext
         public static final String CLOSE_TIMEOUT_MS_PROP_NAME = "magnetar.pipeline.close.timeout.ms";
         /** Default close timeout. */
         public static final long CLOSE_TIMEOUT_MS_DEFAULT = 10_000;
+
+        /** What start does with a journal damaged in the middle: {@code refuse} or {@code truncate}. */
+        public static final String JOURNAL_RECOVERY_PROP_NAME = "magnetar.journal.recovery";
+        /** Default: refuse to start. */
+        public static final JournalRecovery JOURNAL_RECOVERY_DEFAULT = JournalRecovery.REFUSE;
+
+        /** Usable bytes of the journal's file system below which publishes and creations are refused; 0: off. */
+        public static final String JOURNAL_MIN_FREE_BYTES_PROP_NAME = "magnetar.journal.min.free.bytes";
+        /**
+         * Default: 256 MiB: twice the 64 MiB Chronicle maps a cycle file by, plus room for a snapshot and the acks and
+         * deletes that free space.
+         */
+        public static final long JOURNAL_MIN_FREE_BYTES_DEFAULT = 256L * 1024 * 1024;
+
+        /** How often the sequencer asks for the journal's usable space, ms. */
+        public static final String JOURNAL_SPACE_CHECK_INTERVAL_MS_PROP_NAME = "magnetar.journal.space.check.interval.ms";
+        /** Default: 100 ms (a statvfs call; also checked after every quarter of the minimum sequenced). */
+        public static final long JOURNAL_SPACE_CHECK_INTERVAL_MS_DEFAULT = 100;
 
         /** Upper bound on a command frame: Chronicle keeps a document within a quarter of its block size. */
         static final int MAX_COMMAND_LENGTH_LIMIT = 16 * 1024 * 1024 - JournalEntryFormat.HEADER_LENGTH;
@@ -279,6 +298,31 @@ public final class PipelineContext
         }
 
         /**
+         * @return journal recovery from {@link #JOURNAL_RECOVERY_PROP_NAME}.
+         */
+        public static JournalRecovery journalRecovery()
+        {
+            final String value = System.getProperty(JOURNAL_RECOVERY_PROP_NAME);
+            return null == value ? JOURNAL_RECOVERY_DEFAULT : JournalRecovery.of(value);
+        }
+
+        /**
+         * @return minimum usable bytes from {@link #JOURNAL_MIN_FREE_BYTES_PROP_NAME}.
+         */
+        public static long journalMinFreeBytes()
+        {
+            return Long.getLong(JOURNAL_MIN_FREE_BYTES_PROP_NAME, JOURNAL_MIN_FREE_BYTES_DEFAULT);
+        }
+
+        /**
+         * @return space check interval from {@link #JOURNAL_SPACE_CHECK_INTERVAL_MS_PROP_NAME}.
+         */
+        public static long journalSpaceCheckIntervalMs()
+        {
+            return Long.getLong(JOURNAL_SPACE_CHECK_INTERVAL_MS_PROP_NAME, JOURNAL_SPACE_CHECK_INTERVAL_MS_DEFAULT);
+        }
+
+        /**
          * @return close timeout from {@link #CLOSE_TIMEOUT_MS_PROP_NAME}.
          */
         public static long closeTimeoutMs()
@@ -383,6 +427,10 @@ public final class PipelineContext
     private int snapshotsRetained = Configuration.snapshotsRetained();
     private File snapshotDir = Configuration.snapshotDir();
     private Snapshottable snapshottable;
+    private JournalRecovery journalRecovery = Configuration.journalRecovery();
+    private long journalMinFreeBytes = Configuration.journalMinFreeBytes();
+    private long journalSpaceCheckIntervalMs = Configuration.journalSpaceCheckIntervalMs();
+    private JournalSpaceProbe journalSpaceProbe;
 
     /**
      * Validate the settings and fill in what follows from them. Called by {@link Pipeline}'s constructor.
@@ -412,6 +460,10 @@ public final class PipelineContext
         require(snapshotIntervalEntries >= 0 && snapshotIntervalBytes >= 0 && snapshotIntervalMs >= 0,
             "snapshot intervals must be >= 0 (0: off)");
         require(snapshotsRetained >= 1, "snapshotsRetained must be >= 1: " + snapshotsRetained);
+        require(null != journalRecovery, "journalRecovery is required");
+        require(journalMinFreeBytes >= 0, "journalMinFreeBytes must be >= 0 (0: off): " + journalMinFreeBytes);
+        require(journalSpaceCheckIntervalMs > 0,
+            "journalSpaceCheckIntervalMs must be positive: " + journalSpaceCheckIntervalMs);
 
         if (null == snapshottable && commandHandler instanceof Snapshottable)
         {
@@ -943,6 +995,80 @@ public final class PipelineContext
     public PipelineContext snapshottable(final Snapshottable snapshottable)
     {
         this.snapshottable = snapshottable;
+        return this;
+    }
+
+    /**
+     * @return what start does with a journal damaged in the middle.
+     */
+    public JournalRecovery journalRecovery()
+    {
+        return journalRecovery;
+    }
+
+    /**
+     * @param journalRecovery {@link JournalRecovery#REFUSE} (default) or {@link JournalRecovery#TRUNCATE}.
+     * @return this.
+     */
+    public PipelineContext journalRecovery(final JournalRecovery journalRecovery)
+    {
+        this.journalRecovery = journalRecovery;
+        return this;
+    }
+
+    /**
+     * @return usable bytes of the journal's file system below which publishes and creations are refused (0: off).
+     */
+    public long journalMinFreeBytes()
+    {
+        return journalMinFreeBytes;
+    }
+
+    /**
+     * @param bytes usable bytes of the journal's file system below which publishes and creations are refused with
+     *              UNAVAILABLE (0: never).
+     * @return this.
+     */
+    public PipelineContext journalMinFreeBytes(final long bytes)
+    {
+        this.journalMinFreeBytes = bytes;
+        return this;
+    }
+
+    /**
+     * @return how often the sequencer asks for the journal's usable space, ms.
+     */
+    public long journalSpaceCheckIntervalMs()
+    {
+        return journalSpaceCheckIntervalMs;
+    }
+
+    /**
+     * @param ms how often the sequencer asks for the journal's usable space (it also asks after every quarter of
+     *           {@link #journalMinFreeBytes()} sequenced).
+     * @return this.
+     */
+    public PipelineContext journalSpaceCheckIntervalMs(final long ms)
+    {
+        this.journalSpaceCheckIntervalMs = ms;
+        return this;
+    }
+
+    /**
+     * @return what tells the journal's usable space, or null for the journal directory's file store.
+     */
+    public JournalSpaceProbe journalSpaceProbe()
+    {
+        return journalSpaceProbe;
+    }
+
+    /**
+     * @param probe what tells the journal's usable space (tests); null for the journal directory's file store.
+     * @return this.
+     */
+    public PipelineContext journalSpaceProbe(final JournalSpaceProbe probe)
+    {
+        this.journalSpaceProbe = probe;
         return this;
     }
 

@@ -5,7 +5,11 @@ import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.Sequence;
 import io.magnetar.codecs.MessageHeaderDecoder;
 import io.magnetar.codecs.MessageHeaderEncoder;
+import io.magnetar.codecs.CreateSubscriptionDecoder;
+import io.magnetar.codecs.CreateTopicDecoder;
 import io.magnetar.codecs.NodeStartedEncoder;
+import io.magnetar.codecs.PublishDecoder;
+import io.magnetar.codecs.SubscribeDecoder;
 import io.magnetar.codecs.SessionClosedEncoder;
 import io.magnetar.codecs.SnapshotReason;
 import io.magnetar.codecs.TakeSnapshotEncoder;
@@ -15,6 +19,7 @@ import io.magnetar.engine.journal.JournalEntryFormat;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.EpochClock;
 
+import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -33,6 +38,16 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * returns false at once; it never blocks and never queues elsewhere. Check {@link Pipeline#isFailed()} to
  * tell a failed pipeline from a busy one.
  * <p>
+ * <b>Journal space.</b> The sequencer watches the usable space of the journal's file system ({@link JournalSpaceProbe},
+ * asked every {@code journalSpaceCheckIntervalMs} in {@link #doWork()} and after every quarter of
+ * {@code journalMinFreeBytes} sequenced). While it is below {@code journalMinFreeBytes}, commands that grow the journal
+ * and the state ({@code Publish}, {@code Subscribe}, {@code CreateTopic}, {@code CreateSubscription}) are refused
+ * ({@link #tryOffer} returns {@link #REFUSED_JOURNAL_FULL}; the transport answers {@code UNAVAILABLE}) without being
+ * journaled; everything else (acks, nacks, flow, detaching, deletes, ticks, snapshot markers) goes on, so that
+ * consumers drain the backlog and snapshots let old journal cycles be deleted. Chronicle writes through memory
+ * mappings, and a write to a mapped page the file system cannot back kills the process (SIGBUS): refusing early is
+ * the only safe way to meet a full disk.
+ * <p>
  * <b>Time</b> comes from the context's {@link EpochClock} and never goes backwards in the journal: a stamp is
  * {@code max(clock.time(), previous stamp)}, and after a restart the previous stamp is the journal's last one.
  * <p>
@@ -41,6 +56,14 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
 public final class Sequencer
 {
     private static final long NO_SLOT = -1;
+    private static final System.Logger LOG = System.getLogger("io.magnetar.engine.journal");
+
+    /** {@link #tryOffer}: sequenced. */
+    public static final int OFFERED = 1;
+    /** {@link #tryOffer}: ring full or pipeline not running; try again later. */
+    public static final int BACK_PRESSURED = 0;
+    /** {@link #tryOffer}: refused, not journaled, because the journal's disk is (nearly) full; answer UNAVAILABLE. */
+    public static final int REFUSED_JOURNAL_FULL = -1;
 
     private static final int TEMPLATE_ID_OFFSET = MessageHeaderDecoder.templateIdEncodingOffset();
     private static final int TICK_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH + TickEncoder.BLOCK_LENGTH;
@@ -78,6 +101,15 @@ public final class Sequencer
     private long lastTimestampMs = Long.MIN_VALUE;
     private long tickSequence = -1;
     private long ticks;
+    private JournalSpaceProbe spaceProbe;
+    private long minFreeBytes;
+    private long spaceCheckIntervalMs;
+    private long spaceCheckIntervalBytes = Long.MAX_VALUE;
+    private long nextSpaceCheckMs;
+    private long bytesSinceSpaceCheck;
+    private volatile boolean journalSpaceLow;
+    private volatile long usableBytes = -1;
+    private final AtomicLong refusedJournalFull = new AtomicLong();
 
     Sequencer(
         final RingBuffer<CommandSlot> ringBuffer,
@@ -109,6 +141,23 @@ public final class Sequencer
      */
     public boolean offer(final long sessionId, final DirectBuffer buffer, final int offset, final int length)
     {
+        return OFFERED == tryOffer(sessionId, buffer, offset, length);
+    }
+
+    /**
+     * Sequence one command frame from a session, telling back-pressure from a refusal.
+     *
+     * @param sessionId the session it came from (transport sessions are non-zero; 0 is the node itself).
+     * @param buffer    holding the frame (a {@code magnetar-protocol} message with its header).
+     * @param offset    of the frame.
+     * @param length    of the frame, at most {@link PipelineContext#maxCommandLength()}.
+     * @return {@link #OFFERED}; {@link #BACK_PRESSURED} if the ring is full or the pipeline is not running;
+     * {@link #REFUSED_JOURNAL_FULL} if the command grows the journal and its disk is (nearly) full: it was not
+     * sequenced and never will be, answer the client {@code UNAVAILABLE} ({@link #journalSpaceMessage()}).
+     * @throws IllegalArgumentException if {@code length} is negative or over the limit.
+     */
+    public int tryOffer(final long sessionId, final DirectBuffer buffer, final int offset, final int length)
+    {
         if (length < 0 || length > maxCommandLength)
         {
             throw new IllegalArgumentException("command length " + length + " not in 0.." + maxCommandLength);
@@ -116,13 +165,21 @@ public final class Sequencer
 
         if (!isAccepting())
         {
-            return false;
+            return BACK_PRESSURED;
+        }
+
+        final int templateId = length >= MessageHeaderDecoder.ENCODED_LENGTH ?
+            buffer.getShort(offset + TEMPLATE_ID_OFFSET, LITTLE_ENDIAN) & 0xFFFF : -1;
+        if (journalSpaceLow && growsJournal(templateId))
+        {
+            refusedJournalFull.lazySet(refusedJournalFull.get() + 1);
+            return REFUSED_JOURNAL_FULL;
         }
 
         final long sequence = claim();
         if (NO_SLOT == sequence)
         {
-            return false;
+            return BACK_PRESSURED;
         }
 
         final CommandSlot slot = ringBuffer.get(sequence);
@@ -137,11 +194,59 @@ public final class Sequencer
             throw ex;
         }
 
-        final int templateId = length >= MessageHeaderDecoder.ENCODED_LENGTH ?
-            buffer.getShort(offset + TEMPLATE_ID_OFFSET, LITTLE_ENDIAN) & 0xFFFF : -1;
         publish(sequence, slot, sessionId, templateId, length);
+        bytesSinceSpaceCheck += length;
+        if (bytesSinceSpaceCheck >= spaceCheckIntervalBytes)
+        {
+            checkJournalSpace(clock.time());
+        }
 
-        return true;
+        return OFFERED;
+    }
+
+    /**
+     * @param templateId of a client command.
+     * @return true for the commands refused while the journal's disk is (nearly) full: the ones that add messages,
+     * topics, subscriptions or consumers.
+     */
+    public static boolean growsJournal(final int templateId)
+    {
+        return templateId == PublishDecoder.TEMPLATE_ID || templateId == SubscribeDecoder.TEMPLATE_ID ||
+            templateId == CreateTopicDecoder.TEMPLATE_ID || templateId == CreateSubscriptionDecoder.TEMPLATE_ID;
+    }
+
+    /**
+     * @return true while the journal's file system has less than {@code journalMinFreeBytes} usable (any thread).
+     */
+    public boolean isJournalSpaceLow()
+    {
+        return journalSpaceLow;
+    }
+
+    /**
+     * @return usable bytes of the journal's file system at the last check, -1 before the first or if it failed (any
+     * thread).
+     */
+    public long journalUsableBytes()
+    {
+        return usableBytes;
+    }
+
+    /**
+     * @return commands refused because the journal's disk was (nearly) full (any thread).
+     */
+    public long refusedJournalFull()
+    {
+        return refusedJournalFull.get();
+    }
+
+    /**
+     * @return the text to answer a refused command with.
+     */
+    public String journalSpaceMessage()
+    {
+        return "journal disk (nearly) full: " + usableBytes + " bytes usable, below the minimum of " + minFreeBytes +
+            " (journalMinFreeBytes); publishes and creations are refused until space is freed";
     }
 
     /**
@@ -192,7 +297,58 @@ public final class Sequencer
             return 0;
         }
 
+        if (null != spaceProbe)
+        {
+            final long now = clock.time();
+            if (now >= nextSpaceCheckMs)
+            {
+                checkJournalSpace(now); // not counted: the return value is commands sequenced
+            }
+        }
+
         return tick() + snapshot();
+    }
+
+    private void checkJournalSpace(final long now)
+    {
+        nextSpaceCheckMs = now + spaceCheckIntervalMs;
+        bytesSinceSpaceCheck = 0;
+        if (null == spaceProbe)
+        {
+            return;
+        }
+
+        long usable;
+        String failure = null;
+        try
+        {
+            usable = spaceProbe.usableBytes();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            usable = -1;
+            failure = ex.toString();
+        }
+        usableBytes = usable;
+
+        final boolean low = usable < minFreeBytes;
+        if (low != journalSpaceLow)
+        {
+            journalSpaceLow = low;
+            if (low)
+            {
+                LOG.log(System.Logger.Level.WARNING, (null == failure ?
+                    "journal disk (nearly) full: " + usable + " bytes usable" : "journal disk space unknown: " + failure) +
+                    ", below the minimum of " + minFreeBytes + " (journalMinFreeBytes): refusing publishes and " +
+                    "creations with UNAVAILABLE until space is freed");
+            }
+            else
+            {
+                LOG.log(System.Logger.Level.WARNING, "journal disk has " + usable + " bytes usable again (minimum " +
+                    minFreeBytes + "): accepting publishes and creations; " + refusedJournalFull.get() +
+                    " commands refused so far");
+            }
+        }
     }
 
     private int snapshot()
@@ -355,6 +511,18 @@ public final class Sequencer
         this.snapshotIntervalMs = intervalMs;
         this.lastSnapshotBytes = lastSnapshotBytes;
         this.lastSnapshotMs = clock.time();
+    }
+
+    /**
+     * Watch the journal's disk (before offers start). Checks once now.
+     */
+    void journalSpace(final JournalSpaceProbe probe, final long minFreeBytes, final long checkIntervalMs)
+    {
+        this.spaceProbe = probe;
+        this.minFreeBytes = minFreeBytes;
+        this.spaceCheckIntervalMs = checkIntervalMs;
+        this.spaceCheckIntervalBytes = Math.max(64 * 1024, minFreeBytes / 4);
+        checkJournalSpace(clock.time());
     }
 
     void requestSnapshot()
