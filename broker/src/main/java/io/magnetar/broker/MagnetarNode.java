@@ -49,7 +49,8 @@ import java.util.concurrent.locks.LockSupport;
  * the REST gateway: a {@link MagnetarClient} connects over IPC on the node's own Aeron directory (over the node's UDP
  * channel when IPC is disabled; the gateway is one more native client, see {@code rest-gateway/README.md}) and
  * {@link RestGateway} listens on {@code http-host:http-port} with the node's engine limits, so that a REST publish is
- * checked against them as a whole.
+ * checked against them as a whole. The gateway's {@code GET /metrics} also serves the node's own series (pipeline,
+ * ring, journal, snapshots, transport: {@link NodeMetrics}).
  * <p>
  * <b>Close</b> (graceful drain): stop the REST gateway (its consumers detach, its producers finish), close its client
  * (session ended), then stop polling the ingress (nothing new enters), let the ring drain so every sequenced command
@@ -196,6 +197,7 @@ public final class MagnetarNode implements AutoCloseable
             throw new IllegalStateException("cannot serve REST on " + address(restConfig.host(), restConfig.port()) +
                 ": " + ex.getMessage() + " (--http-port changes the port, --http-port none disables REST)", ex);
         }
+        NodeMetrics.register(restGateway.metricsRegistry(), pipeline, this::counters, this::sessionCount, this::engineFailed);
         httpHost = restConfig.host();
         httpPort = restGateway.port();
     }

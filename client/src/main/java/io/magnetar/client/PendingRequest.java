@@ -226,6 +226,12 @@ abstract class PendingRequest
         {
             final int topicId = decoder.topicId();
             final int partitions = decoder.partitions();
+            final long topicPublished = counter(decoder.published());
+            final long topicDelivered = counter(decoder.delivered());
+            final long topicAcked = counter(decoder.acked());
+            final long topicNacked = counter(decoder.nacked());
+            final long topicRedelivered = counter(decoder.redelivered());
+            final long topicDeadLettered = counter(decoder.deadLettered());
             final TopicDescriptionDecoder.SubscriptionsDecoder group = decoder.subscriptions();
             final List<SubscriptionStats> subscriptions = new ArrayList<>(group.count());
             while (group.hasNext())
@@ -241,13 +247,26 @@ abstract class PendingRequest
                 final long nackDelayMs = group.nackDelayMs();
                 final int maxDeliveries = group.maxDeliveries();
                 final int maxInFlightPerKey = group.maxInFlightPerKey();
+                final long subscriptionDelivered = counter(group.delivered());
+                final long subscriptionAcked = counter(group.acked());
+                final long subscriptionNacked = counter(group.nacked());
                 final String name = group.name();
                 subscriptions.add(new SubscriptionStats(
                     name, type, backlog, inFlight, consumers, redeliveries, deadLettered,
-                    ackTimeoutMs, nackDelayMs, maxDeliveries, maxInFlightPerKey));
+                    ackTimeoutMs, nackDelayMs, maxDeliveries, maxInFlightPerKey,
+                    subscriptionDelivered, subscriptionAcked, subscriptionNacked));
             }
             final String name = decoder.topicName();
-            complete(new TopicStats(name, topicId, partitions, Collections.unmodifiableList(subscriptions)));
+            complete(new TopicStats(name, topicId, partitions, Collections.unmodifiableList(subscriptions),
+                topicPublished, topicDelivered, topicAcked, topicNacked, topicRedelivered, topicDeadLettered));
+        }
+
+        /**
+         * A counter a version-0 broker does not send (the decoder's null value) reads 0.
+         */
+        private static long counter(final long value)
+        {
+            return Long.MIN_VALUE == value ? 0 : value;
         }
     }
 

@@ -14,6 +14,13 @@ package io.magnetar.client;
  * @param nackDelayMs       its negative-ack redelivery delay.
  * @param maxDeliveries     its max deliveries (0 = unlimited).
  * @param maxInFlightPerKey its max in flight per key (0 = unlimited).
+ * @param delivered         deliveries since the node started, redeliveries included.
+ * @param acked             deliveries acknowledged since the node started.
+ * @param nacked            outstanding deliveries negatively acknowledged since the node started.
+ *                          <p>
+ *                          {@code redeliveries} and {@code deadLettered} are part of the subscription's state and
+ *                          survive a restart; {@code delivered}, {@code acked} and {@code nacked} count since the node
+ *                          started (0 from a broker speaking protocol version 0).
  */
 public record SubscriptionStats(
     String name,
@@ -26,6 +33,9 @@ public record SubscriptionStats(
     long ackTimeoutMs,
     long nackDelayMs,
     int maxDeliveries,
-    int maxInFlightPerKey)
+    int maxInFlightPerKey,
+    long delivered,
+    long acked,
+    long nacked)
 {
 }

@@ -188,11 +188,12 @@ class CodecRoundTripTest
         adapter.onMessage(buffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + error.encodedLength());
 
         final TopicDescriptionEncoder description = new TopicDescriptionEncoder()
-            .wrapAndApplyHeader(buffer, 0, headerEncoder).correlationId(5).topicId(3).partitions(4);
+            .wrapAndApplyHeader(buffer, 0, headerEncoder).correlationId(5).topicId(3).partitions(4)
+            .published(100).delivered(90).acked(80).nacked(7).redelivered(6).deadLettered(1);
         description.subscriptionsCount(1).next()
             .subscriptionType(io.magnetar.codecs.SubscriptionType.SHARED).backlog(10).inFlight(2).consumers(1)
-            .redeliveries(0).deadLettered(0).ackTimeoutMs(60_000).nackDelayMs(1000).maxDeliveries(0)
-            .maxInFlightPerKey(0).name("billing");
+            .redeliveries(6).deadLettered(1).ackTimeoutMs(60_000).nackDelayMs(1000).maxDeliveries(0)
+            .maxInFlightPerKey(0).delivered(90).acked(80).nacked(7).name("billing");
         description.topicName("orders");
         final int descriptionLength = MessageHeaderEncoder.ENCODED_LENGTH + description.encodedLength();
         recorder.onDescription = (decoder) ->
@@ -212,8 +213,9 @@ class CodecRoundTripTest
             "deliveries 12 [2:1:5 k1 {ref=r1} 1732780800000 2, 2:1:6 k2 {} 1732780800001 1]",
             "error 99 BACKLOG_FULL 10 backlog is full",
             "description TopicStats[name=orders, topicId=3, partitions=4, subscriptions=[SubscriptionStats[name=billing, " +
-                "type=SHARED, backlog=10, inFlight=2, consumers=1, redeliveries=0, deadLettered=0, ackTimeoutMs=60000, " +
-                "nackDelayMs=1000, maxDeliveries=0, maxInFlightPerKey=0]]]",
+                "type=SHARED, backlog=10, inFlight=2, consumers=1, redeliveries=6, deadLettered=1, ackTimeoutMs=60000, " +
+                "nackDelayMs=1000, maxDeliveries=0, maxInFlightPerKey=0, delivered=90, acked=80, nacked=7]], " +
+                "published=100, delivered=90, acked=80, nacked=7, redelivered=6, deadLettered=1]",
             "unknown 1 250",
             "unknown -1 -1"), recorder.events);
     }

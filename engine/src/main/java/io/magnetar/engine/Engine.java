@@ -856,6 +856,11 @@ public final class Engine implements CommandHandler, Snapshottable
             return;
         }
         startCount = nodeStartedDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version).startCount();
+        // traffic counters count this run: what the journal replay before this command counted is not new traffic
+        for (int i = 0, n = topics.size(); i < n; i++)
+        {
+            topics.get(i).resetCounters();
+        }
         for (int i = consumers.size() - 1; i >= 0; i--)
         {
             detach(consumers.get(i));
@@ -1083,6 +1088,7 @@ public final class Engine implements CommandHandler, Snapshottable
         m.entry = topic.nextEntry[partition]++;
         m.sequence = nextSequence++;
         m.publishTimeMs = nowMs;
+        topic.published++;
 
         final ArrayList<Subscription> subs = topic.subscriptions;
         final int n = subs.size();
@@ -1139,6 +1145,7 @@ public final class Engine implements CommandHandler, Snapshottable
             releaseMessage(m);
         }
         subscription.deadLettered++;
+        subscription.topic.deadLettered++;
         complete(d);
     }
 
@@ -1239,7 +1246,18 @@ public final class Engine implements CommandHandler, Snapshottable
                 done++;
             }
         }
-        markDirty(consumer.subscription);
+        final Subscription subscription = consumer.subscription;
+        if (nack)
+        {
+            subscription.nacked += done;
+            subscription.topic.nacked += done;
+        }
+        else
+        {
+            subscription.acked += done;
+            subscription.topic.acked += done;
+        }
+        markDirty(subscription);
         ackReceipt(sessionId, correlationId, consumerId, done, count - done);
     }
 
@@ -1284,9 +1302,12 @@ public final class Engine implements CommandHandler, Snapshottable
         d.state = Delivery.OUTSTANDING;
         d.consumer = consumer;
         d.deliveryCount++;
+        subscription.delivered++;
+        subscription.topic.delivered++;
         if (d.deliveryCount > 1)
         {
             subscription.redeliveries++;
+            subscription.topic.redelivered++;
         }
         d.dueMs = subscription.ackTimeoutMs > 0 ? nowMs + subscription.ackTimeoutMs : Long.MAX_VALUE;
         subscription.outstanding.append(d);
@@ -1767,7 +1788,13 @@ public final class Engine implements CommandHandler, Snapshottable
         final TopicDescriptionEncoder encoder = topicDescriptionEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
             .correlationId(correlationId)
             .topicId(topic.id)
-            .partitions(topic.partitionCount);
+            .partitions(topic.partitionCount)
+            .published(topic.published)
+            .delivered(topic.delivered)
+            .acked(topic.acked)
+            .nacked(topic.nacked)
+            .redelivered(topic.redelivered)
+            .deadLettered(topic.deadLettered);
         final TopicDescriptionEncoder.SubscriptionsEncoder subs = encoder.subscriptionsCount(topic.subscriptions.size());
         for (final Subscription s : topic.subscriptions)
         {
@@ -1782,6 +1809,9 @@ public final class Engine implements CommandHandler, Snapshottable
                 .nackDelayMs(s.nackDelayMs)
                 .maxDeliveries(s.maxDeliveries)
                 .maxInFlightPerKey(s.maxInFlightPerKey)
+                .delivered(s.delivered)
+                .acked(s.acked)
+                .nacked(s.nacked)
                 .name(s.name);
         }
         encoder.topicName(topic.name);

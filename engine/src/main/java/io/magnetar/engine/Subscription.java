@@ -33,8 +33,16 @@ final class Subscription
 
     int roundRobin;
     boolean dirty;
+    // part of the state (snapshotted, hashed): SPEC's per-subscription stats
     long redeliveries;
     long deadLettered;
+    // traffic counters since the node started (zeroed by NodeStarted; not in snapshots or the state hash)
+    /** deliveries, redeliveries included. */
+    long delivered;
+    /** deliveries acknowledged. */
+    long acked;
+    /** outstanding deliveries negatively acknowledged. */
+    long nacked;
 
     Subscription(
         final Topic topic,
@@ -59,6 +67,13 @@ final class Subscription
     {
         return this.ackTimeoutMs == ackTimeoutMs && this.nackDelayMs == nackDelayMs &&
             this.maxDeliveries == maxDeliveries && this.maxInFlightPerKey == maxInFlightPerKey;
+    }
+
+    void resetCounters()
+    {
+        delivered = 0;
+        acked = 0;
+        nacked = 0;
     }
 
     long nextDueMs()

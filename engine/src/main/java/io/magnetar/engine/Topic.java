@@ -18,6 +18,21 @@ final class Topic
     final Long2ObjectHashMap<Message>[] messages;
     final ArrayList<Subscription> subscriptions = new ArrayList<>();
 
+    // Traffic counters since the node started (zeroed by NodeStarted; not in snapshots or the state hash): they
+    // feed TopicDescription and so the metrics, and change nothing the engine decides.
+    /** messages stored into the topic: publishes, and dead-letter copies when this is a .dlq topic. */
+    long published;
+    /** deliveries to consumers of every subscription, redeliveries included. */
+    long delivered;
+    /** deliveries acknowledged, every subscription. */
+    long acked;
+    /** outstanding deliveries negatively acknowledged, every subscription. */
+    long nacked;
+    /** deliveries that were redeliveries, every subscription. */
+    long redelivered;
+    /** messages moved to a dead-letter topic, every subscription. */
+    long deadLettered;
+
     @SuppressWarnings("unchecked")
     Topic(final int id, final String name, final int partitionCount)
     {
@@ -31,6 +46,23 @@ final class Topic
         for (int p = 0; p < partitionCount; p++)
         {
             messages[p] = new Long2ObjectHashMap<>();
+        }
+    }
+
+    /**
+     * NodeStarted: the counters count this run only.
+     */
+    void resetCounters()
+    {
+        published = 0;
+        delivered = 0;
+        acked = 0;
+        nacked = 0;
+        redelivered = 0;
+        deadLettered = 0;
+        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        {
+            subscriptions.get(i).resetCounters();
         }
     }
 

@@ -31,12 +31,16 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  *       (histogram) by method, route template and status;</li>
  *   <li>REST traffic: messages published, delivered (handed to long polls), ids acked and nacked, by topic (and
  *       subscription); REST consumers, their buffered and handed-out messages, consumers closed by reason;</li>
- *   <li>the broker's view, asked at each scrape with DescribeTopic (at most {@code maxMetricsTopics} topics, within
- *       {@code metricsTimeoutMs}): per subscription backlog, in-flight, consumers, redeliveries, dead-lettered;</li>
- *   <li>the JVM: memory pools, GC, threads, classes, buffer pools (the Prometheus JVM instrumentation).</li>
+ *   <li>the broker's view, asked with ListTopics and one DescribeTopic per topic (at most {@code maxMetricsTopics}
+ *       topics, within {@code metricsTimeoutMs}, at most once per {@code metricsCacheMs}; concurrent scrapes share
+ *       one round): per topic the engine's traffic counters (published, delivered, acked, nacked, redelivered,
+ *       dead-lettered: every client, native and REST, since the node started), per subscription backlog,
+ *       in-flight, consumers, delivered, acked, nacked, redeliveries, dead-lettered;</li>
+ *   <li>the JVM: memory pools, GC, threads, classes, buffer pools (the Prometheus JVM instrumentation);</li>
+ *   <li>whatever the process hosting the gateway registers in {@link #registry()}: the broker node registers its
+ *       journal, ring, snapshot and transport gauges there when it embeds the gateway (a standalone gateway has
+ *       none of them).</li>
  * </ul>
- * Not here yet, because the broker does not expose them over its protocol: publish/deliver/ack counters of native
- * clients, journal position and lag, ring occupancy (they belong to a broker-side endpoint or a stats query).
  */
 final class GatewayMetrics
 {
@@ -54,6 +58,10 @@ final class GatewayMetrics
     private final Counter consumersClosed;
     private volatile List<TopicStats> engineStats = Collections.emptyList();
     private volatile boolean engineStatsFresh;
+    private volatile int engineTopicsListed;
+    private final Object refreshLock = new Object();
+    private CompletableFuture<Void> refreshing;
+    private long refreshedAtNs;
 
     GatewayMetrics()
     {
@@ -108,9 +116,36 @@ final class GatewayMetrics
         registry.register(subscriptionGauge("magnetar_subscription_consumers",
             "attached consumers (native and REST), from the broker", SubscriptionStats::consumers));
         registry.register(subscriptionCounter("magnetar_subscription_redeliveries_total",
-            "redeliveries so far, from the broker", SubscriptionStats::redeliveries));
+            "redeliveries so far (subscription state: survives a broker restart), from the broker",
+            SubscriptionStats::redeliveries));
         registry.register(subscriptionCounter("magnetar_subscription_dead_lettered_total",
-            "messages moved to the dead-letter topic so far, from the broker", SubscriptionStats::deadLettered));
+            "messages moved to the dead-letter topic so far (subscription state: survives a broker restart), from the broker",
+            SubscriptionStats::deadLettered));
+        registry.register(subscriptionCounter("magnetar_subscription_delivered_total",
+            "deliveries since the broker started, redeliveries included, every client, from the broker",
+            SubscriptionStats::delivered));
+        registry.register(subscriptionCounter("magnetar_subscription_acked_total",
+            "deliveries acknowledged since the broker started, every client, from the broker", SubscriptionStats::acked));
+        registry.register(subscriptionCounter("magnetar_subscription_nacked_total",
+            "outstanding deliveries negatively acknowledged since the broker started, every client, from the broker",
+            SubscriptionStats::nacked));
+        registry.register(topicCounter("magnetar_topic_published_messages_total",
+            "messages stored into the topic since the broker started: publishes of every client, and dead-letter " +
+            "copies into a .dlq topic; from the broker", TopicStats::published));
+        registry.register(topicCounter("magnetar_topic_delivered_messages_total",
+            "deliveries to consumers of every subscription since the broker started, redeliveries included; " +
+            "from the broker", TopicStats::delivered));
+        registry.register(topicCounter("magnetar_topic_acked_messages_total",
+            "deliveries acknowledged since the broker started, every subscription; from the broker", TopicStats::acked));
+        registry.register(topicCounter("magnetar_topic_nacked_messages_total",
+            "outstanding deliveries negatively acknowledged since the broker started, every subscription; from the broker",
+            TopicStats::nacked));
+        registry.register(topicCounter("magnetar_topic_redelivered_messages_total",
+            "deliveries that were redeliveries since the broker started, every subscription; from the broker",
+            TopicStats::redelivered));
+        registry.register(topicCounter("magnetar_topic_dead_lettered_messages_total",
+            "messages moved to a dead-letter topic since the broker started, every subscription; from the broker",
+            TopicStats::deadLettered));
         registry.register(GaugeWithCallback.builder()
             .name("magnetar_topic_partitions")
             .help("partitions of each topic, from the broker")
@@ -127,6 +162,17 @@ final class GatewayMetrics
             .name("magnetar_rest_broker_stats_up")
             .help("1 if the last scrape got the broker's topic stats in time, else 0")
             .callback((callback) -> callback.call(engineStatsFresh ? 1 : 0))
+            .build());
+        registry.register(GaugeWithCallback.builder()
+            .name("magnetar_rest_broker_stats_topics")
+            .help("topics the broker listed at the last refresh (listed) and those whose stats are shown (described; " +
+                "at most maxMetricsTopics)")
+            .labelNames("state")
+            .callback((callback) ->
+            {
+                callback.call(engineTopicsListed, "listed");
+                callback.call(engineStats.size(), "described");
+            })
             .build());
         JvmMetrics.builder().register(registry);
     }
@@ -146,6 +192,23 @@ final class GatewayMetrics
                     {
                         callback.call(value.applyAsDouble(sub), topic.name(), sub.name(), Rest.typeName(sub.type()));
                     }
+                }
+            })
+            .build();
+    }
+
+    private CounterWithCallback topicCounter(
+        final String name, final String help, final java.util.function.ToDoubleFunction<TopicStats> value)
+    {
+        return CounterWithCallback.builder()
+            .name(name)
+            .help(help)
+            .labelNames("topic")
+            .callback((callback) ->
+            {
+                for (final TopicStats topic : engineStats)
+                {
+                    callback.call(value.applyAsDouble(topic), topic.name());
                 }
             })
             .build();
@@ -264,19 +327,49 @@ final class GatewayMetrics
     }
 
     /**
-     * Ask the broker for the stats of (at most {@code maxTopics}) topics, for the engine gauges of the next scrape.
+     * @return the registry {@code GET /metrics} serves: a hosting process may register its own collectors.
+     */
+    PrometheusRegistry registry()
+    {
+        return registry;
+    }
+
+    /**
+     * Ask the broker for the stats of (at most {@code maxTopics}) topics, for the engine series of the next scrape,
+     * unless the last answer is younger than {@code cacheMs}; a scrape arriving while a round of queries is out
+     * waits for that round instead of starting another.
      *
-     * @return completes when refreshed or when the time is up (the gauges then show the previous answer and
+     * @return completes when refreshed or when the time is up (the series then show the previous answer and
      * {@code magnetar_rest_broker_stats_up} is 0).
      */
-    CompletableFuture<Void> refreshEngineStats(final MagnetarClient client, final int maxTopics, final long timeoutMs)
+    CompletableFuture<Void> refreshEngineStats(
+        final MagnetarClient client, final int maxTopics, final long timeoutMs, final long cacheMs)
     {
         if (0 == maxTopics)
         {
             return CompletableFuture.completedFuture(null);
         }
+        synchronized (refreshLock)
+        {
+            if (null != refreshing && !refreshing.isDone())
+            {
+                return refreshing;
+            }
+            if (engineStatsFresh && System.nanoTime() - refreshedAtNs < TimeUnit.MILLISECONDS.toNanos(cacheMs))
+            {
+                return CompletableFuture.completedFuture(null);
+            }
+            final CompletableFuture<Void> round = queryEngineStats(client, maxTopics, timeoutMs);
+            refreshing = round;
+            return round;
+        }
+    }
+
+    private CompletableFuture<Void> queryEngineStats(final MagnetarClient client, final int maxTopics, final long timeoutMs)
+    {
         final CompletableFuture<List<TopicStats>> stats = client.admin().listTopicsAsync().thenCompose((topics) ->
         {
+            engineTopicsListed = topics.size();
             final List<CompletableFuture<TopicStats>> described = new ArrayList<>();
             for (final TopicInfo topic : topics)
             {
@@ -307,6 +400,10 @@ final class GatewayMetrics
             {
                 engineStats = result;
                 engineStatsFresh = true;
+                synchronized (refreshLock)
+                {
+                    refreshedAtNs = System.nanoTime();
+                }
             }
             else
             {

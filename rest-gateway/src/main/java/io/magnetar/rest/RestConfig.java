@@ -36,6 +36,7 @@ public final class RestConfig
     long healthTimeoutMs = 2_000;
     long metricsTimeoutMs = 2_000;
     int maxMetricsTopics = 1000;
+    long metricsCacheMs = 1_000;
     int producerMaxPendingMessages = 200_000;
     int producerBatchMaxMessages = 1000;
     int workerThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -249,6 +250,18 @@ public final class RestConfig
     }
 
     /**
+     * @param ms how long the broker's topic stats asked for by one scrape of /metrics serve the next scrapes (default
+     *           1,000; 0 asks the broker at every scrape). Scrapes arriving together always share one round of
+     *           queries.
+     * @return this.
+     */
+    public RestConfig metricsCacheMs(final long ms)
+    {
+        this.metricsCacheMs = ms;
+        return this;
+    }
+
+    /**
      * @param messages most messages the gateway has sent to one topic and not yet seen journaled (default 200,000);
      *                 past that a publish gets 503 UNAVAILABLE.
      * @return this.
@@ -337,6 +350,7 @@ public final class RestConfig
         require(detachedGraceMs >= 1, "detachedGraceMs must be positive");
         require(healthTimeoutMs >= 1 && metricsTimeoutMs >= 1, "timeouts must be positive");
         require(maxMetricsTopics >= 0, "maxMetricsTopics must not be negative");
+        require(metricsCacheMs >= 0, "metricsCacheMs must not be negative");
         require(producerMaxPendingMessages >= maxPublishBatch, "producerMaxPendingMessages must be >= maxPublishBatch");
         require(producerBatchMaxMessages >= 1 && producerBatchMaxMessages <= 10_000, "producerBatchMaxMessages must be 1..10000");
         require(workerThreads >= 1, "workerThreads must be positive");

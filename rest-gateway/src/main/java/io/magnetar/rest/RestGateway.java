@@ -328,7 +328,15 @@ public final class RestGateway implements AutoCloseable
 
     private ObjectNode describe(final TopicStats stats)
     {
-        final ObjectNode reply = json.object().put("name", stats.name()).put("partitions", stats.partitions());
+        final ObjectNode reply = json.object()
+            .put("name", stats.name())
+            .put("partitions", stats.partitions())
+            .put("published", stats.published())
+            .put("delivered", stats.delivered())
+            .put("acked", stats.acked())
+            .put("nacked", stats.nacked())
+            .put("redelivered", stats.redelivered())
+            .put("deadLettered", stats.deadLettered());
         final ArrayNode subscriptions = reply.putArray("subscriptions");
         for (final SubscriptionStats sub : stats.subscriptions())
         {
@@ -340,6 +348,9 @@ public final class RestGateway implements AutoCloseable
                 .put("consumers", sub.consumers())
                 .put("redeliveries", sub.redeliveries())
                 .put("deadLettered", sub.deadLettered())
+                .put("delivered", sub.delivered())
+                .put("acked", sub.acked())
+                .put("nacked", sub.nacked())
                 .put("ackTimeoutMs", sub.ackTimeoutMs())
                 .put("nackDelayMs", sub.nackDelayMs())
                 .put("maxDeliveries", sub.maxDeliveries())
@@ -669,7 +680,7 @@ public final class RestGateway implements AutoCloseable
 
     private CompletableFuture<Reply> scrape(final Context ctx)
     {
-        return metrics.refreshEngineStats(client, config.maxMetricsTopics, config.metricsTimeoutMs)
+        return metrics.refreshEngineStats(client, config.maxMetricsTopics, config.metricsTimeoutMs, config.metricsCacheMs)
             .thenApply((ignore) -> new Reply(200, metrics.scrape(), metrics.contentType()));
     }
 
@@ -800,6 +811,19 @@ public final class RestGateway implements AutoCloseable
     public int port()
     {
         return app.port();
+    }
+
+    /**
+     * The registry {@code GET /metrics} serves. A process that hosts the gateway registers its own series here: the
+     * broker node adds its journal, ring, snapshot and transport gauges (see {@code rest-gateway/README.md}); names
+     * must not clash with the gateway's ({@code magnetar_rest_*}, {@code magnetar_topic_*},
+     * {@code magnetar_subscription_*}, {@code jvm_*}).
+     *
+     * @return the gateway's Prometheus registry.
+     */
+    public io.prometheus.metrics.model.registry.PrometheusRegistry metricsRegistry()
+    {
+        return metrics.registry();
     }
 
     /**

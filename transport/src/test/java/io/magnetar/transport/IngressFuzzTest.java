@@ -359,7 +359,7 @@ class IngressFuzzTest
             final int blockLength = frame.getShort(0, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
             final int templateId = templateId();
             final int version = frame.getShort(6, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
-            if (schemaId() != 1 || version > 0)
+            if (schemaId() != 1 || version > MessageHeaderEncoder.SCHEMA_VERSION)
             {
                 return true;
             }

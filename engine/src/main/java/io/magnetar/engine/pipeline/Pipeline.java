@@ -444,6 +444,23 @@ public final class Pipeline implements AutoCloseable
     }
 
     /**
+     * @return slots of the ring.
+     */
+    public int ringSize()
+    {
+        return ringBuffer.getBufferSize();
+    }
+
+    /**
+     * @return slots holding a command that was published and not yet released by the slowest handler: the ring
+     * cursor minus the lowest gating sequence (readable from any thread: both are volatile reads).
+     */
+    public long ringOccupiedSlots()
+    {
+        return Math.max(0, ringBuffer.getCursor() - ringBuffer.getMinimumGatingSequence());
+    }
+
+    /**
      * @return the engine's next deadline as last published by the engine handler.
      */
     public long nextDeadlineMs()
