@@ -1,23 +1,14 @@
 package io.magnetar.bench.load;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import io.magnetar.client.SubscriptionType;
-import org.HdrHistogram.Histogram;
 
 /**
  * The end-to-end load tool: producers publish through a Magnetar broker (native client over Aeron IPC or UDP, or
