@@ -63,6 +63,8 @@ public final class LoadOptions
      */
     public long maxOutstanding = 100_000;
     public int attributeBytes = 64;
+    /** Length of every key (0: {@code key-N} unpadded); the side-by-side benchmark uses 16. */
+    public int keyBytes;
     public double warmupSeconds = 5;
     public double durationSeconds = 30;
     public double drainTimeoutSeconds = 30;
@@ -95,6 +97,8 @@ public final class LoadOptions
     /** A process (the external broker) whose CPU use during the window the report shows apart; 0 = none. */
     public long watchPid;
     public boolean quiet;
+    /** Also write the result as a properties file here ({@link ResultFile}); null = no. */
+    public String resultFile;
 
     private boolean concluded;
 
@@ -243,6 +247,8 @@ public final class LoadOptions
             case "watch-pid": watchPid = Long.parseLong(value); break;
             case "progress": progress = Boolean.parseBoolean(value); break;
             case "quiet": quiet = Boolean.parseBoolean(value); break;
+            case "result-file": resultFile = value; break;
+            case "key-bytes": keyBytes = nonNegative(name, value); break;
             default:
                 throw new IllegalArgumentException("unknown option --" + name + " (--help lists them)");
         }
@@ -458,6 +464,7 @@ public final class LoadOptions
         lines.add("  --max-outstanding N           max rate: publishers pause while more than N messages are published and");
         lines.add("                                not yet delivered, so the rate is the sustainable end-to-end one (default");
         lines.add("                                100000; 0 = no limit, the broker's backlog grows if consumers lag)");
+        lines.add("  --key-bytes N                 every key exactly N characters, key-000...42 (default 0: key-42)");
         lines.add("  --attribute-bytes N           length of the one attribute carrying sequence and timestamps (default 64)");
         lines.add("  --warmup S, --duration S      seconds (defaults 5 and 30); the report covers the duration only");
         lines.add("  --drain-timeout S             after the run, how long to wait for every delivery and ack (default 30)");
@@ -482,7 +489,8 @@ public final class LoadOptions
         lines.add("  --rest-permits N              permits per REST consumer (default 2000)");
         lines.add("output");
         lines.add("  --progress true|false         a line per second (default true); --quiet prints only the report");
-        lines.add("  --watch-pid PID               report this process's CPU use apart (an external broker), Linux only");
+        lines.add("  --watch-pid PID               report this process's CPU use and RSS apart (an external broker), Linux only");
+        lines.add("  --result-file FILE            also write the result as Java properties (rates, percentiles, counts)");
         return String.join(System.lineSeparator(), lines);
     }
 }

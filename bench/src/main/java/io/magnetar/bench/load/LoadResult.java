@@ -23,6 +23,12 @@ public final class LoadResult
     public String cpu;
     /** CPU per thread (group) of this JVM during the window, % of one core. */
     public String threadCpu;
+    /** CPU during the window, % of one core: the machine's (all cores), this JVM's, the watched process's; -1 unknown. */
+    public double machineCpuPercent = -1;
+    public double processCpuPercent = -1;
+    public double watchedCpuPercent = -1;
+    /** Resident set size of the watched process (the broker) at the end of the window, bytes; -1 unknown. */
+    public long watchedRssBytes = -1;
 
     // totals over the whole run, warm-up and drain included
     public long sent;

@@ -65,7 +65,12 @@ final class LoadStats
     private volatile long windowStartNs = Long.MAX_VALUE;
     private volatile long windowEndNs = Long.MAX_VALUE;
 
-    LoadStats(final int publishers, final int groups, final int keyCount, final boolean checkKeyOrder, final boolean fixedRate)
+    /**
+     * @param keyBytes 0: keys {@code key-0, key-1, ...}; otherwise keys of exactly this many characters,
+     *                 {@code key-} and the number zero-padded ({@code key-000000000042} for 16).
+     */
+    LoadStats(final int publishers, final int groups, final int keyCount, final int keyBytes, final boolean checkKeyOrder,
+        final boolean fixedRate)
     {
         this.publishers = publishers;
         this.groups = groups;
@@ -74,7 +79,7 @@ final class LoadStats
         keys = new String[keyCount];
         for (int i = 0; i < keyCount; i++)
         {
-            keys[i] = "key-" + i;
+            keys[i] = keyBytes <= 0 ? "key-" + i : padded(i, keyBytes);
         }
         confirmedSeqs = new SeqSet[publishers];
         deliveredSeqs = new SeqSet[groups][publishers];
@@ -102,6 +107,16 @@ final class LoadStats
         {
             lastSeqByKey = null;
         }
+    }
+
+    private static String padded(final int index, final int length)
+    {
+        final String number = Integer.toString(index);
+        if (length < 4 + number.length())
+        {
+            throw new IllegalArgumentException("keys of " + length + " characters cannot hold key-" + number);
+        }
+        return "key-" + "0".repeat(length - 4 - number.length()) + number;
     }
 
     void window(final long startNs, final long endNs)
