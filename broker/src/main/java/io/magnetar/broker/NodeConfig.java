@@ -72,7 +72,7 @@ public final class NodeConfig
         IDLE_STRATEGY("NAME", "backoff",
             "idle strategy of the ingress agent: backoff, sleeping, sleeping-millis, yielding, busy-spin, noop"),
         THREADING_MODE("shared|dedicated", "shared", "pipeline threads: one (journal then engine) or two"),
-        WAIT_STRATEGY("NAME", "sleeping",
+        WAIT_STRATEGY("NAME", "phased",
             "wait strategy of the pipeline threads: blocking, lite-blocking, sleeping, yielding, busy-spin, phased"),
         RING_SIZE("SLOTS", "16384", "slots of the command ring (power of two)"),
         MAX_COMMAND_LENGTH("SIZE", "4m", "longest command frame accepted"),

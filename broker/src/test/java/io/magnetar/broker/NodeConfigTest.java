@@ -33,7 +33,7 @@ class NodeConfigTest
         assertEquals(100, config.ingressStreamId());
         assertEquals(ThreadingMode.SHARED, config.threadingMode());
         assertEquals("backoff", config.idleStrategy());
-        assertEquals("sleeping", config.waitStrategy());
+        assertEquals("phased", config.waitStrategy());
         assertEquals(16384, config.ringSize());
         assertEquals(1000, config.heartbeatIntervalMs());
         assertEquals(10_000, config.sessionTimeoutMs());

@@ -55,7 +55,7 @@ class PipelineContextTest
         assertEquals(16 * 1024, ctx.ringSize());
         assertEquals(ThreadingMode.SHARED, ctx.threadingMode());
         assertEquals(Durability.SYNC, ctx.durability());
-        assertEquals("sleeping", ctx.waitStrategyName());
+        assertEquals("phased", ctx.waitStrategyName());
         assertInstanceOf(SleepingWaitStrategy.class, ctx.waitStrategySupplier().get());
         assertInstanceOf(BackoffIdleStrategy.class, ctx.idleStrategySupplier().get());
         assertNotSame(ctx.idleStrategySupplier().get(), ctx.idleStrategySupplier().get());
