@@ -56,7 +56,7 @@ class PipelineContextTest
         assertEquals(ThreadingMode.SHARED, ctx.threadingMode());
         assertEquals(Durability.SYNC, ctx.durability());
         assertEquals("phased", ctx.waitStrategyName());
-        assertInstanceOf(SleepingWaitStrategy.class, ctx.waitStrategySupplier().get());
+        assertInstanceOf(PhasedBackoffWaitStrategy.class, ctx.waitStrategySupplier().get());
         assertInstanceOf(BackoffIdleStrategy.class, ctx.idleStrategySupplier().get());
         assertNotSame(ctx.idleStrategySupplier().get(), ctx.idleStrategySupplier().get());
         assertEquals("TEN_MINUTELY", ((Enum<?>)ctx.rollCycle()).name());
