@@ -86,7 +86,8 @@ final class CrashLoop
      * @param afterGracefulRestart deliveries after the final graceful restart other than the sentinel.
      * @param replayedEntries     journal entries replayed over all starts (after the latest snapshot).
      * @param slowStarts          broker starts that took over 10 s to be ready.
-     * @param maxStartMs          the longest start.
+     * @param maxStartMs          the longest start (process start to ready).
+     * @param maxReplayMs         the longest recovery (snapshot load and journal replay, as the broker logs it).
      * @param repeatedStartCounts starts whose startCount equalled the run before (killed before NodeStarted was
      *                            journaled).
      * @param durationMs          wall time of the run.
@@ -111,6 +112,7 @@ final class CrashLoop
         long replayedEntries,
         int slowStarts,
         long maxStartMs,
+        long maxReplayMs,
         int repeatedStartCounts,
         long durationMs)
     {
@@ -119,12 +121,12 @@ final class CrashLoop
             return String.format(
                 "crashloop durability=%s seed=%d kills=%d (recovery-time %d) sent=%d confirmed=%d failed=%d " +
                 "deliveries=%d delivered-distinct=%d duplicates=%d (same-id redeliveries %d, deliveryCount not " +
-                "increasing %d) unconfirmed-delivered=%d lost=%d%s after-graceful-restart=%d replayed-entries=%d slow-starts=%d max-start=%dms " +
+                "increasing %d) unconfirmed-delivered=%d lost=%d%s after-graceful-restart=%d replayed-entries=%d slow-starts=%d max-start=%dms max-replay=%dms " +
                 "repeated-start-counts=%d duration=%.1fs",
                 durability, seed, kills, recoveryKills, sent, confirmed, failed, deliveries, deliveredDistinct,
                 duplicates, redeliveries, countNotIncreasing, unconfirmedDelivered, lost,
                 lostExamples.isEmpty() ? "" : " e.g. " + lostExamples, afterGracefulRestart, replayedEntries,
-                slowStarts, maxStartMs, repeatedStartCounts, durationMs / 1000.0);
+                slowStarts, maxStartMs, maxReplayMs, repeatedStartCounts, durationMs / 1000.0);
         }
     }
 
@@ -140,6 +142,7 @@ final class CrashLoop
     private int repeatedStartCounts;
     private int slowStarts;
     private long maxStartMs;
+    private long maxReplayMs;
     private final Random random;
     private final List<BrokerProcess> brokers = new ArrayList<>();
     private final String brokerAeronDir = "/dev/shm/magnetar-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
@@ -351,7 +354,7 @@ final class CrashLoop
                 final Result result = new Result(durability, seed, kills, recoveryKills, sent.get(), confirmed, failed,
                     deliveries - sentinelDeliveries, deliveredDistinct, duplicates, redeliveries, countNotIncreasing,
                     unconfirmedDelivered(), lost, lostExamples, afterGracefulRestart, replayedEntries, slowStarts, maxStartMs,
-                    repeatedStartCounts,
+                    maxReplayMs, repeatedStartCounts,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
                 log(result.summary() + " at " + Instant.now() + ", load average " + loadAverage());
                 return result;
@@ -422,12 +425,15 @@ final class CrashLoop
             throw new AssertionError("startCount " + startCount + " after " + lastStartCount + ": " + ready);
         }
         lastStartCount = startCount;
-        final long entries = longField(broker.awaitLog("\"event\":\"journal.replayed\"", START_TIMEOUT_MS), "entries");
+        final String replayed = broker.awaitLog("\"event\":\"journal.replayed\"", START_TIMEOUT_MS);
+        final long entries = longField(replayed, "entries");
+        final long replayMs = longField(replayed, "ms");
         replayedEntries += entries;
+        maxReplayMs = Math.max(maxReplayMs, replayMs);
         final long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
         maxStartMs = Math.max(maxStartMs, tookMs);
         log("start " + starts + ": ready in " + tookMs + " ms, startCount " + startCount + ", replayed " + entries +
-            " journal entries");
+            " journal entries in " + replayMs + " ms");
         if (tookMs > SLOW_MS)
         {
             slowStarts++;
