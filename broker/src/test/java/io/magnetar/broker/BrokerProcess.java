@@ -35,9 +35,19 @@ final class BrokerProcess implements AutoCloseable
 
     static BrokerProcess start(final String... args)
     {
+        return start(List.of(), args);
+    }
+
+    /**
+     * @param extraJvmFlags more JVM flags for the broker (e.g. {@code -Dmagnetar.snapshot.interval.entries=1000}).
+     * @param args          the broker's command line.
+     */
+    static BrokerProcess start(final List<String> extraJvmFlags, final String... args)
+    {
         final List<String> command = new ArrayList<>();
         command.add(javaExecutable());
         command.addAll(jvmFlags());
+        command.addAll(extraJvmFlags);
         // what the jar's manifest grants (Enable-Native-Access) or only a command line can (Unsafe memory access)
         if (Runtime.version().feature() >= 22 && command.stream().noneMatch((a) -> a.startsWith("--enable-native-access")))
         {

@@ -80,6 +80,20 @@ public final class Journal implements AutoCloseable
      */
     public static final RollCycle DEFAULT_ROLL_CYCLE = RollCycles.TEN_MINUTELY;
 
+    /**
+     * System property: how long Chronicle waits for a lock or a header held by another writer before recovering
+     * it, in ms (default {@link #TIMEOUT_MS_DEFAULT}).
+     */
+    public static final String TIMEOUT_MS_PROP_NAME = "magnetar.journal.timeout.ms";
+
+    /**
+     * Default of {@link #TIMEOUT_MS_PROP_NAME}: 1 s, not Chronicle's 10 s. One thread of one process writes the
+     * journal (the node holds its data directory), so such a wait is only ever for a writer that died: a process
+     * killed while rolling leaves the next cycle's file without its header, and Chronicle's 10 s timeout stalled the
+     * first append after a restart by 10 s or more (by up to a minute in the broker's crash loop).
+     */
+    public static final long TIMEOUT_MS_DEFAULT = 1_000;
+
     private static final String CYCLE_FILE_SUFFIX = ".cq4";
 
     /**
@@ -136,6 +150,7 @@ public final class Journal implements AutoCloseable
             .rollCycle(rollCycle)
             .timeProvider(queueClock)
             .syncMode(durability == Durability.SYNC ? SyncMode.SYNC : SyncMode.NONE)
+            .timeoutMS(Long.getLong(TIMEOUT_MS_PROP_NAME, TIMEOUT_MS_DEFAULT))
             .build();
         this.rollCycle = queue.rollCycle();
         this.cycleFileNames = DateTimeFormatter.ofPattern(this.rollCycle.format()).withZone(ZoneOffset.UTC);
