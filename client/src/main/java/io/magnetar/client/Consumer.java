@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -47,7 +48,8 @@ public final class Consumer implements AutoCloseable
     private static final int ACK_RECORD_LENGTH = 2 * Long.BYTES + Integer.BYTES;
     /** Ring slots per ack record: the 8-byte record header plus the record, aligned to 8. */
     private static final int ACK_SLOT_LENGTH = 32;
-    private static final int MIN_ACK_RING_RECORDS = 4096;
+    /** The ring holds a window's acks (1,024 to 32,768 records: 32 KiB to 1 MiB off-heap); overflow is a queue. */
+    private static final int MIN_ACK_RING_RECORDS = 1024;
     private static final int MAX_ACK_RING_RECORDS = 32768;
 
     private final ClientAgent agent;
@@ -69,6 +71,7 @@ public final class Consumer implements AutoCloseable
     private final UnsafeBuffer ackRingBuffer;
     private final ManyToOneConcurrentLinkedQueue<MessageId> acks = new ManyToOneConcurrentLinkedQueue<>();
     private final ManyToOneConcurrentLinkedQueue<MessageId> nacks = new ManyToOneConcurrentLinkedQueue<>();
+    private final AtomicLong ackOverflows = new AtomicLong();
     // the listener executor's thread, one dispatch at a time (the dispatching flag)
     private final Message[] dispatchBatch = new Message[DISPATCH_BATCH];
     private final AtomicBoolean dispatching = new AtomicBoolean();
@@ -108,7 +111,7 @@ public final class Consumer implements AutoCloseable
         this.nackBuffer = new AckBuffer(builder.acknowledgmentGroupSize, groupTimeNs);
         this.incoming = new ArrayDeque<>(Math.min(receiverQueueSize, 1024));
         final int records = BitUtil.findNextPositivePowerOfTwo(
-            Math.min(MAX_ACK_RING_RECORDS, Math.max(MIN_ACK_RING_RECORDS, 2 * receiverQueueSize)));
+            Math.min(MAX_ACK_RING_RECORDS, Math.max(MIN_ACK_RING_RECORDS, receiverQueueSize)));
         this.ackRingBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             records * ACK_SLOT_LENGTH + RingBufferDescriptor.TRAILER_LENGTH, BitUtil.CACHE_LINE_LENGTH));
         this.ackRing = new ManyToOneRingBuffer(ackRingBuffer);
@@ -268,6 +271,7 @@ public final class Consumer implements AutoCloseable
         if (!offerAck(ACK, message.partition(), message.ledger(), message.entry()))
         {
             acks.offer(message.id());
+            ackOverflows.incrementAndGet();
         }
     }
 
@@ -281,6 +285,7 @@ public final class Consumer implements AutoCloseable
         if (!offerAck(ACK, id.partition(), id.ledger(), id.entry()))
         {
             acks.offer(id);
+            ackOverflows.incrementAndGet();
         }
     }
 
@@ -294,6 +299,7 @@ public final class Consumer implements AutoCloseable
         if (!offerAck(NACK, message.partition(), message.ledger(), message.entry()))
         {
             nacks.offer(message.id());
+            ackOverflows.incrementAndGet();
         }
     }
 
@@ -307,6 +313,7 @@ public final class Consumer implements AutoCloseable
         if (!offerAck(NACK, id.partition(), id.ledger(), id.entry()))
         {
             nacks.offer(id);
+            ackOverflows.incrementAndGet();
         }
     }
 
@@ -636,6 +643,14 @@ public final class Consumer implements AutoCloseable
         final long entry = buffer.getLong(index + Long.BYTES);
         final int partition = buffer.getInt(index + 2 * Long.BYTES);
         (ACK == type ? ackBuffer : nackBuffer).add(partition, ledger, entry, ackReadNowNs);
+    }
+
+    /**
+     * @return acks and nacks that found the ring full and went through the linked queues instead.
+     */
+    long ackOverflows()
+    {
+        return ackOverflows.get();
     }
 
     boolean hasPendingAcks()

@@ -37,7 +37,7 @@ public final class Producer implements AutoCloseable
     final long sendTimeoutNs;
     private final long operationTimeoutNs;
     private final Semaphore pending;
-    /** Sent, not yet taken by the agent; bounded by the pending permits, so an offer always succeeds. */
+    /** Sent, not yet taken by the agent; holds every pending permit (up to MAX_QUEUE_CAPACITY), so offers succeed. */
     private final ManyToOneConcurrentArrayQueue<PendingMessage> queue;
     private final PendingMessage.Scratch scratch = new PendingMessage.Scratch();
     private final AtomicBoolean closing = new AtomicBoolean();
