@@ -1,5 +1,6 @@
 package io.magnetar.client;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +23,8 @@ final class PendingMessage extends CompletableFuture<MessageId>
     static final int GROUP_HEADER_LENGTH = 4;
     /** A var-data field's uint16 length. */
     static final int LENGTH_LENGTH = 2;
+    /** Strings up to this long are encoded by a char loop into the scratch; longer ones by the JDK (one array). */
+    static final int LOOP_ENCODE_MAX_CHARS = 64;
 
     final long enqueuedNs;
     /**
@@ -161,10 +164,41 @@ final class PendingMessage extends CompletableFuture<MessageId>
     private static int putString(final Scratch scratch, final int offset, final String text)
     {
         final int chars = text.length();
-        final byte[] data = scratch.ensure(offset + LENGTH_LENGTH + 3 * chars);
         final int lengthAt = offset;
         int position = offset + LENGTH_LENGTH;
+        if (chars > LOOP_ENCODE_MAX_CHARS)
+        {
+            // long text: the JDK's intrinsic encoder beats a char loop by far; one temporary array, then a copy
+            final byte[] encoded = text.getBytes(StandardCharsets.UTF_8);
+            final byte[] data = scratch.ensure(position + encoded.length);
+            System.arraycopy(encoded, 0, data, position, encoded.length);
+            position += encoded.length;
+            putUint16(data, lengthAt, encoded.length);
+            return position;
+        }
+        final byte[] data = scratch.ensure(position + 3 * chars);
         for (int i = 0; i < chars; i++)
+        {
+            final char c = text.charAt(i);
+            if (c >= 0x80)
+            {
+                position = putUtf8(text, i, chars, data, position);
+                break;
+            }
+            data[position++] = (byte)c;
+        }
+        putUint16(data, lengthAt, position - lengthAt - LENGTH_LENGTH);
+        return position;
+    }
+
+    /**
+     * UTF-8 of {@code text} from {@code from}, as {@code String.getBytes(UTF_8)} writes it (an unpaired surrogate
+     * becomes '?').
+     */
+    private static int putUtf8(final String text, final int from, final int chars, final byte[] data, final int offset)
+    {
+        int position = offset;
+        for (int i = from; i < chars; i++)
         {
             final char c = text.charAt(i);
             if (c < 0x80)
@@ -198,7 +232,6 @@ final class PendingMessage extends CompletableFuture<MessageId>
                 data[position++] = (byte)(0x80 | (c & 0x3F));
             }
         }
-        putUint16(data, lengthAt, position - lengthAt - LENGTH_LENGTH);
         return position;
     }
 
@@ -268,7 +301,7 @@ final class PendingMessage extends CompletableFuture<MessageId>
             {
                 bytes = new byte[INITIAL];
             }
-            busy.set(false);
+            busy.setRelease(false);   // a lock release: no full fence needed
         }
 
         byte[] ensure(final int capacity)

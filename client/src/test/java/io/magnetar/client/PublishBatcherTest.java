@@ -129,7 +129,9 @@ class PublishBatcherTest
     {
         // ASCII, two-, three- and four-byte characters, and unpaired surrogates (the JDK writes '?' for those)
         final String[] texts = {
-            "plain", "é ñ", "€ 中文", "emoji \uD83D\uDE00 end", "lone \uD83D high", "lone \uDE00 low", "end \uD83D" };
+            "plain", "é ñ", "€ 中文", "emoji \uD83D\uDE00 end", "lone \uD83D high", "lone \uDE00 low", "end \uD83D",
+            "x".repeat(PendingMessage.LOOP_ENCODE_MAX_CHARS), "y".repeat(PendingMessage.LOOP_ENCODE_MAX_CHARS + 1),
+            "ü€\uD83D\uDE00".repeat(40) + "\uDE00" };   // the last two: past the char loop, the JDK's encoder
         for (final String text : texts)
         {
             final PendingMessage message = PendingMessage.of(text, Map.of(text, text), 0);
