@@ -86,8 +86,8 @@ final class PendingMessage extends CompletableFuture<MessageId>
     }
 
     /**
-     * One pass over the attributes ({@code forEach}), written into {@code scratch} (room for the worst case, 3 bytes
-     * per char, made before each string), then copied into an array of the exact size.
+     * One pass over the attributes ({@code forEach}), written into {@code scratch} (grown before each string as
+     * needed), then copied into an array of the exact size.
      *
      * @return null if encoded, else what is wrong.
      */
