@@ -31,18 +31,23 @@ final class AckBuffer
         return size == partitions.length;
     }
 
+    int remaining()
+    {
+        return partitions.length - size;
+    }
+
     /**
      * Add an id; the buffer must not be full.
      */
-    void add(final MessageId id, final long nowNs)
+    void add(final int partition, final long ledger, final long entry, final long nowNs)
     {
         if (0 == size)
         {
             firstAddedNs = nowNs;
         }
-        partitions[size] = id.partition();
-        ledgers[size] = id.ledger();
-        entries[size] = id.entry();
+        partitions[size] = partition;
+        ledgers[size] = ledger;
+        entries[size] = entry;
         size++;
     }
 

@@ -1066,13 +1066,24 @@ final class ClientAgent implements Agent, ResponseListener
                 "receipt with " + count + " ids for a batch of " + batch.count));
             return;
         }
-        final MessageId[] messageIds = new MessageId[count];
+        // each id goes into its message as primitives; the callback thread makes the MessageId it completes with
         try
         {
+            PendingMessage message = batch.first;
             for (int i = 0; i < count; i++)
             {
                 ids.next();
-                messageIds[i] = new MessageId(ids.partition(), ids.ledger(), ids.entry());
+                final int partition = ids.partition();
+                final long ledger = ids.ledger();
+                final long entry = ids.entry();
+                if (partition < 0 || ledger < 0 || entry < 0)
+                {
+                    throw new IllegalArgumentException("negative component in " + partition + ":" + ledger + ":" + entry);
+                }
+                message.partition = partition;
+                message.ledger = ledger;
+                message.entry = entry;
+                message = message.next;
             }
         }
         catch (final RuntimeException ex)
@@ -1080,16 +1091,15 @@ final class ClientAgent implements Agent, ResponseListener
             batch.producer.onBatchError(batch, new MagnetarException.InternalException("malformed receipt: " + ex));
             return;
         }
-        batch.ids = messageIds;
         batch.producer.onReceipt(batch);
     }
 
-    public void onDeliveries(final long consumerId, final DeliveriesDecoder.MessagesDecoder messages)
+    public void onDeliveries(final long consumerId, final DeliveriesDecoder deliveries)
     {
         final Consumer consumer = consumersById.get(consumerId);
         if (null != consumer)
         {
-            consumer.onDeliveries(messages);
+            consumer.onDeliveries(deliveries);
         }
     }
 

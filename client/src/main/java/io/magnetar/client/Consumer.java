@@ -1,17 +1,25 @@
 package io.magnetar.client;
 
 import java.time.Duration;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 import io.magnetar.codecs.DeliveriesDecoder;
+import org.agrona.BitUtil;
+import org.agrona.BufferUtil;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
+import org.agrona.concurrent.MessageHandler;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 /**
  * A consumer attached to one subscription of a topic; thread safe. The broker keeps at most
@@ -23,12 +31,26 @@ import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
  * are fire-and-forget: an ack lost with its session just causes a redelivery. After a reconnect the consumer is
  * re-attached with the same topic, subscription, type and window; messages received but not yet handed to the
  * application are dropped (the broker redelivers them).
+ * <p>
+ * Per message the client allocates only the {@link Message} and one array of its key and attribute bytes (decoded
+ * when asked for). A Deliveries frame's messages reach the receive queue in one locked step with one wake-up;
+ * the listener thread takes them in chunks; acks and negative acks travel to the agent as primitives through a
+ * preallocated ring (no object per id).
  */
 public final class Consumer implements AutoCloseable
 {
     static final long NULL_ID = -1;
     private static final long RECEIVE_POLL_NS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final int DISPATCH_BATCH = 256;
+    private static final int ACK = 1;
+    private static final int NACK = 2;
+    /** An ack record in the ring: ledger, entry, partition. */
+    private static final int ACK_RECORD_LENGTH = 2 * Long.BYTES + Integer.BYTES;
+    /** Ring slots per ack record: the 8-byte record header plus the record, aligned to 8. */
+    private static final int ACK_SLOT_LENGTH = 32;
+    /** The ring holds a window's acks (1,024 to 32,768 records: 32 KiB to 1 MiB off-heap); overflow is a queue. */
+    private static final int MIN_ACK_RING_RECORDS = 1024;
+    private static final int MAX_ACK_RING_RECORDS = 32768;
 
     private final ClientAgent agent;
     private final Callbacks callbacks;
@@ -40,9 +62,18 @@ public final class Consumer implements AutoCloseable
     private final SubscriptionOptions options;
     private final MessageListener listener;
     private final long operationTimeoutNs;
-    private final LinkedBlockingQueue<Message> incoming = new LinkedBlockingQueue<>();
+    // received, not yet handed to the application: guarded by lock
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition notEmpty = lock.newCondition();
+    private final ArrayDeque<Message> incoming;
+    // acks and nacks from any thread: primitives through the ring; the linked queues only when the ring is full
+    private final ManyToOneRingBuffer ackRing;
+    private final UnsafeBuffer ackRingBuffer;
     private final ManyToOneConcurrentLinkedQueue<MessageId> acks = new ManyToOneConcurrentLinkedQueue<>();
     private final ManyToOneConcurrentLinkedQueue<MessageId> nacks = new ManyToOneConcurrentLinkedQueue<>();
+    private final AtomicLong ackOverflows = new AtomicLong();
+    // the listener executor's thread, one dispatch at a time (the dispatching flag)
+    private final Message[] dispatchBatch = new Message[DISPATCH_BATCH];
     private final AtomicBoolean dispatching = new AtomicBoolean();
     private final AtomicBoolean closing = new AtomicBoolean();
     private final Runnable dispatchTask = this::dispatch;
@@ -58,6 +89,10 @@ public final class Consumer implements AutoCloseable
     boolean closeRequested;
     private final AckBuffer ackBuffer;
     private final AckBuffer nackBuffer;
+    private final MessageHandler ackReader = this::onAckRecord;
+    private long ackReadNowNs;
+    private Message[] staged = new Message[64];
+    private int stagedCount;
 
     Consumer(final ClientAgent agent, final Callbacks callbacks, final ConsumerBuilder builder, final long operationTimeoutNs)
     {
@@ -74,6 +109,12 @@ public final class Consumer implements AutoCloseable
         final long groupTimeNs = builder.acknowledgmentGroupTime.toNanos();
         this.ackBuffer = new AckBuffer(builder.acknowledgmentGroupSize, groupTimeNs);
         this.nackBuffer = new AckBuffer(builder.acknowledgmentGroupSize, groupTimeNs);
+        this.incoming = new ArrayDeque<>(Math.min(receiverQueueSize, 1024));
+        final int records = BitUtil.findNextPositivePowerOfTwo(
+            Math.min(MAX_ACK_RING_RECORDS, Math.max(MIN_ACK_RING_RECORDS, receiverQueueSize)));
+        this.ackRingBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(
+            records * ACK_SLOT_LENGTH + RingBufferDescriptor.TRAILER_LENGTH, BitUtil.CACHE_LINE_LENGTH));
+        this.ackRing = new ManyToOneRingBuffer(ackRingBuffer);
     }
 
     public String topic()
@@ -130,7 +171,15 @@ public final class Consumer implements AutoCloseable
      */
     public int queuedMessages()
     {
-        return incoming.size();
+        lock.lock();
+        try
+        {
+            return incoming.size();
+        }
+        finally
+        {
+            lock.unlock();
+        }
     }
 
     /**
@@ -181,7 +230,29 @@ public final class Consumer implements AutoCloseable
         checkOpen();
         try
         {
-            return incoming.poll(timeoutNs, TimeUnit.NANOSECONDS);
+            lock.lockInterruptibly();
+            try
+            {
+                long remainingNs = timeoutNs;
+                Message message;
+                while (null == (message = incoming.pollFirst()))
+                {
+                    if (remainingNs <= 0)
+                    {
+                        return null;
+                    }
+                    remainingNs = notEmpty.awaitNanos(remainingNs);
+                }
+                if (!incoming.isEmpty())
+                {
+                    notEmpty.signal();   // another receiver may be waiting for the rest of the batch
+                }
+                return message;
+            }
+            finally
+            {
+                lock.unlock();
+            }
         }
         catch (final InterruptedException ex)
         {
@@ -195,7 +266,13 @@ public final class Consumer implements AutoCloseable
      */
     public void acknowledge(final Message message)
     {
-        acknowledge(message.id());
+        Objects.requireNonNull(message, "message");
+        checkOpen();
+        if (!offerAck(ACK, message.partition(), message.ledger(), message.entry()))
+        {
+            acks.offer(message.id());
+            ackOverflows.incrementAndGet();
+        }
     }
 
     /**
@@ -205,7 +282,11 @@ public final class Consumer implements AutoCloseable
     {
         Objects.requireNonNull(id, "id");
         checkOpen();
-        acks.offer(id);
+        if (!offerAck(ACK, id.partition(), id.ledger(), id.entry()))
+        {
+            acks.offer(id);
+            ackOverflows.incrementAndGet();
+        }
     }
 
     /**
@@ -213,7 +294,13 @@ public final class Consumer implements AutoCloseable
      */
     public void negativeAcknowledge(final Message message)
     {
-        negativeAcknowledge(message.id());
+        Objects.requireNonNull(message, "message");
+        checkOpen();
+        if (!offerAck(NACK, message.partition(), message.ledger(), message.entry()))
+        {
+            nacks.offer(message.id());
+            ackOverflows.incrementAndGet();
+        }
     }
 
     /**
@@ -223,7 +310,29 @@ public final class Consumer implements AutoCloseable
     {
         Objects.requireNonNull(id, "id");
         checkOpen();
-        nacks.offer(id);
+        if (!offerAck(NACK, id.partition(), id.ledger(), id.entry()))
+        {
+            nacks.offer(id);
+            ackOverflows.incrementAndGet();
+        }
+    }
+
+    /**
+     * @return false if the ring is full (the agent is behind): the caller queues an object instead.
+     */
+    private boolean offerAck(final int type, final int partition, final long ledger, final long entry)
+    {
+        final int index = ackRing.tryClaim(type, ACK_RECORD_LENGTH);
+        if (index < 0)
+        {
+            return false;
+        }
+        final UnsafeBuffer buffer = ackRingBuffer;
+        buffer.putLong(index, ledger);
+        buffer.putLong(index + Long.BYTES, entry);
+        buffer.putInt(index + 2 * Long.BYTES, partition);
+        ackRing.commit(index);
+        return true;
     }
 
     /**
@@ -272,29 +381,35 @@ public final class Consumer implements AutoCloseable
         int dispatched = 0;
         while (true)
         {
-            final Message message = incoming.poll();
-            if (null == message)
+            final int count = takeChunk();
+            if (0 == count)
             {
                 dispatching.set(false);
-                if (incoming.isEmpty() || !dispatching.compareAndSet(false, true))
+                if (isEmpty() || !dispatching.compareAndSet(false, true))
                 {
                     return;
                 }
                 continue;
             }
-            if (closed)
+            for (int i = 0; i < count; i++)
             {
-                continue;
+                final Message message = dispatchBatch[i];
+                dispatchBatch[i] = null;
+                if (closed)
+                {
+                    continue;
+                }
+                try
+                {
+                    listener.received(this, message);
+                }
+                catch (final Throwable ex)
+                {
+                    callbacks.onError(ex);
+                }
             }
-            try
-            {
-                listener.received(this, message);
-            }
-            catch (final Throwable ex)
-            {
-                callbacks.onError(ex);
-            }
-            if (++dispatched >= DISPATCH_BATCH)
+            dispatched += count;
+            if (dispatched >= DISPATCH_BATCH)
             {
                 // let other consumers sharing the executor run; dispatching stays true
                 if (!callbacks.executeListener(dispatchTask))
@@ -303,6 +418,54 @@ public final class Consumer implements AutoCloseable
                 }
                 return;
             }
+        }
+    }
+
+    /**
+     * Move up to a chunk of queued messages into {@link #dispatchBatch} under one lock.
+     */
+    private int takeChunk()
+    {
+        lock.lock();
+        try
+        {
+            int count = 0;
+            Message message;
+            while (count < DISPATCH_BATCH && null != (message = incoming.pollFirst()))
+            {
+                dispatchBatch[count++] = message;
+            }
+            return count;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    private boolean isEmpty()
+    {
+        lock.lock();
+        try
+        {
+            return incoming.isEmpty();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    private void clearIncoming()
+    {
+        lock.lock();
+        try
+        {
+            incoming.clear();
+        }
+        finally
+        {
+            lock.unlock();
         }
     }
 
@@ -316,44 +479,87 @@ public final class Consumer implements AutoCloseable
     }
 
     /**
-     * Messages from the broker: queue them and wake the listener.
+     * Messages from the broker: copy each one's key and attribute bytes, queue the frame's messages in one step and
+     * wake the receiver or the listener once.
      */
-    void onDeliveries(final DeliveriesDecoder.MessagesDecoder messages)
+    void onDeliveries(final DeliveriesDecoder deliveries)
     {
-        while (messages.hasNext())
+        if (closeRequested)
         {
-            messages.next();
-            final int partition = messages.partition();
-            final long ledger = messages.ledger();
-            final long entry = messages.entry();
-            final long publishTimeMs = messages.publishTimeMs();
-            final int deliveryCount = messages.deliveryCount();
-            final DeliveriesDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
-            final int attributeCount = attributes.count();
-            final Map<String, String> map;
-            if (0 == attributeCount)
+            return;
+        }
+        final DeliveriesDecoder.MessagesDecoder messages = deliveries.messages();
+        try
+        {
+            while (messages.hasNext())
             {
-                map = Collections.emptyMap();
-            }
-            else
-            {
-                final HashMap<String, String> pairs = new HashMap<>(attributeCount * 2);
-                while (attributes.hasNext())
-                {
-                    attributes.next();
-                    final String name = attributes.name();
-                    pairs.put(name, attributes.value());
-                }
-                map = Collections.unmodifiableMap(pairs);
-            }
-            final String key = messages.key();
-            if (!closeRequested)
-            {
-                incoming.offer(new Message(
-                    topic, new MessageId(partition, ledger, entry), key, map, publishTimeMs, deliveryCount));
+                stage(decode(topic, deliveries, messages.next()));
             }
         }
-        if (null != listener && !incoming.isEmpty() && dispatching.compareAndSet(false, true))
+        finally
+        {
+            handOff();
+        }
+    }
+
+    /**
+     * Decode the message {@code messages} is positioned on; its var-data (attributes group, key) is copied as is,
+     * for {@link Message} to decode when asked.
+     */
+    static Message decode(
+        final String topic, final DeliveriesDecoder deliveries, final DeliveriesDecoder.MessagesDecoder messages)
+    {
+        final int partition = messages.partition();
+        final long ledger = messages.ledger();
+        final long entry = messages.entry();
+        final long publishTimeMs = messages.publishTimeMs();
+        final int deliveryCount = messages.deliveryCount();
+        final int start = deliveries.limit();
+        final DeliveriesDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
+        while (attributes.hasNext())
+        {
+            attributes.next();
+            attributes.skipName();
+            attributes.skipValue();
+        }
+        messages.skipKey();
+        final byte[] data = new byte[deliveries.limit() - start];
+        deliveries.buffer().getBytes(start, data);
+        return new Message(topic, partition, ledger, entry, publishTimeMs, deliveryCount, data);
+    }
+
+    private void stage(final Message message)
+    {
+        if (stagedCount == staged.length)
+        {
+            staged = Arrays.copyOf(staged, 2 * stagedCount);
+        }
+        staged[stagedCount++] = message;
+    }
+
+    private void handOff()
+    {
+        final int count = stagedCount;
+        if (0 == count)
+        {
+            return;
+        }
+        lock.lock();
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                incoming.addLast(staged[i]);
+            }
+            notEmpty.signal();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        Arrays.fill(staged, 0, count, null);
+        stagedCount = 0;
+        if (null != listener && dispatching.compareAndSet(false, true))
         {
             if (!callbacks.executeListener(dispatchTask))
             {
@@ -371,47 +577,86 @@ public final class Consumer implements AutoCloseable
         {
             return 0;
         }
-        return flush(acks, ackBuffer, false, nowNs, force) + flush(nacks, nackBuffer, true, nowNs, force);
-    }
-
-    private int flush(
-        final ManyToOneConcurrentLinkedQueue<MessageId> queue,
-        final AckBuffer buffer,
-        final boolean negative,
-        final long nowNs,
-        final boolean force)
-    {
         int work = 0;
         while (true)
         {
-            if (buffer.isFull())
+            if (ackBuffer.isFull())
             {
-                if (!agent.sendAcks(consumerId, buffer, negative, nowNs))
+                if (!agent.sendAcks(consumerId, ackBuffer, false, nowNs))
                 {
                     return work;
                 }
-                buffer.clear();
+                ackBuffer.clear();
                 work++;
             }
-            final MessageId id = queue.poll();
-            if (null == id)
+            if (nackBuffer.isFull())
+            {
+                if (!agent.sendAcks(consumerId, nackBuffer, true, nowNs))
+                {
+                    return work;
+                }
+                nackBuffer.clear();
+                work++;
+            }
+            ackReadNowNs = nowNs;
+            // each record fills one of the two buffers: read no more than the fuller one has room for
+            int read = ackRing.read(ackReader, Math.min(ackBuffer.remaining(), nackBuffer.remaining()));
+            read += drainOverflow(acks, ackBuffer, nowNs);
+            read += drainOverflow(nacks, nackBuffer, nowNs);
+            if (0 == read)
             {
                 break;
             }
-            buffer.add(id, nowNs);
-            work++;
+            work += read;
         }
+        work += sendDue(ackBuffer, false, nowNs, force);
+        work += sendDue(nackBuffer, true, nowNs, force);
+        return work;
+    }
+
+    private int sendDue(final AckBuffer buffer, final boolean negative, final long nowNs, final boolean force)
+    {
         if ((buffer.isDue(nowNs) || (force && buffer.size() > 0)) && agent.sendAcks(consumerId, buffer, negative, nowNs))
         {
             buffer.clear();
-            work++;
+            return 1;
         }
-        return work;
+        return 0;
+    }
+
+    private static int drainOverflow(
+        final ManyToOneConcurrentLinkedQueue<MessageId> queue, final AckBuffer buffer, final long nowNs)
+    {
+        int drained = 0;
+        MessageId id;
+        while (!buffer.isFull() && null != (id = queue.poll()))
+        {
+            buffer.add(id.partition(), id.ledger(), id.entry(), nowNs);
+            drained++;
+        }
+        return drained;
+    }
+
+    private void onAckRecord(final int type, final MutableDirectBuffer buffer, final int index, final int length)
+    {
+        final long ledger = buffer.getLong(index);
+        final long entry = buffer.getLong(index + Long.BYTES);
+        final int partition = buffer.getInt(index + 2 * Long.BYTES);
+        (ACK == type ? ackBuffer : nackBuffer).add(partition, ledger, entry, ackReadNowNs);
+    }
+
+    /**
+     * @return acks and nacks that found the ring full and went through the linked queues instead.
+     */
+    long ackOverflows()
+    {
+        return ackOverflows.get();
     }
 
     boolean hasPendingAcks()
     {
-        return ackBuffer.size() > 0 || nackBuffer.size() > 0 || !acks.isEmpty() || !nacks.isEmpty();
+        return ackBuffer.size() > 0 || nackBuffer.size() > 0 || ackRing.producerPosition() != ackRing.consumerPosition() ||
+            !acks.isEmpty() || !nacks.isEmpty();
     }
 
     /**
@@ -422,7 +667,7 @@ public final class Consumer implements AutoCloseable
         consumerId = NULL_ID;
         attachedConsumerId = NULL_ID;
         attaching = false;
-        incoming.clear();
+        clearIncoming();
     }
 
     /**
@@ -436,7 +681,7 @@ public final class Consumer implements AutoCloseable
         closed = true;
         consumerId = NULL_ID;
         attachedConsumerId = NULL_ID;
-        incoming.clear();
+        clearIncoming();
         if (!attachFuture.isDone())
         {
             callbacks.fail(attachFuture, null != cause ? cause : new MagnetarException.AlreadyClosedException("consumer closed"));

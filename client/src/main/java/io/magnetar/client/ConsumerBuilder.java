@@ -62,6 +62,7 @@ public final class ConsumerBuilder
 
     /**
      * @param size the permit window: the most unacknowledged messages outstanding to this consumer (default 1000).
+     *             It also sizes the consumer's ack ring (1,024 to 32,768 slots of 32 bytes, off-heap).
      * @return this.
      */
     public ConsumerBuilder receiverQueueSize(final int size)

@@ -11,6 +11,7 @@ import io.magnetar.codecs.DeleteTopicEncoder;
 import io.magnetar.codecs.DescribeTopicEncoder;
 import io.magnetar.codecs.DisconnectEncoder;
 import io.magnetar.codecs.FlowEncoder;
+import io.magnetar.codecs.GroupSizeEncodingEncoder;
 import io.magnetar.codecs.HeartbeatEncoder;
 import io.magnetar.codecs.ListTopicsEncoder;
 import io.magnetar.codecs.MessageHeaderEncoder;
@@ -146,21 +147,21 @@ final class IngressProxy
     {
         buffer.checkLimit(batch.encodedLength);
         publish.wrapAndApplyHeader(buffer, 0, header).correlationId(correlationId).topicId(topicId);
-        final PublishEncoder.MessagesEncoder messages = publish.messagesCount(batch.count);
+        // the messages group is written as bytes: its block is empty (no fixed fields) and each message is already
+        // encoded in the wire's layout (attributes group, key), so a group header and one copy per message remain
+        int position = publish.limit();
+        buffer.putShort(position, (short)PublishEncoder.MessagesEncoder.sbeBlockLength(), PublishEncoder.BYTE_ORDER);
+        buffer.putShort(position + 2, (short)batch.count, PublishEncoder.BYTE_ORDER);
+        position += GroupSizeEncodingEncoder.ENCODED_LENGTH;
+        PendingMessage message = batch.first;
         for (int i = 0; i < batch.count; i++)
         {
-            final PendingMessage message = batch.messages[i];
-            messages.next();
-            final int attributeCount = message.attributeCount();
-            final PublishEncoder.MessagesEncoder.AttributesEncoder attributes = messages.attributesCount(attributeCount);
-            for (int a = 0; a < attributeCount; a++)
-            {
-                final byte[] name = message.names[a];
-                final byte[] value = message.values[a];
-                attributes.next().putName(name, 0, name.length).putValue(value, 0, value.length);
-            }
-            messages.putKey(message.key, 0, message.key.length);
+            final byte[] data = message.data;
+            buffer.putBytes(position, data, 0, data.length);
+            position += data.length;
+            message = message.next;
         }
+        publish.limit(position);
         return MessageHeaderEncoder.ENCODED_LENGTH + publish.encodedLength();
     }
 

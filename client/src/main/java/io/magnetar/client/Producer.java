@@ -4,9 +4,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 /**
  * Publishes messages to one topic; thread safe. Messages are batched (one Publish frame per batch, up to
@@ -17,9 +18,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>
  * Across a reconnect, batches without a receipt are sent again, in order: a message whose receipt was lost may be
  * stored twice (at-least-once). The key picks the partition at the broker.
+ * <p>
+ * Per message the client allocates the future (which also carries the message), one array of its encoded key and
+ * attributes, and the {@link MessageId} it completes with; the hand-off to the agent is a preallocated queue.
  */
 public final class Producer implements AutoCloseable
 {
+    /** The hand-off queue holds every pending message up to this many (its array is allocated up front). */
+    private static final int MAX_QUEUE_CAPACITY = 1 << 22;
+
     private final ClientAgent agent;
     private final Callbacks callbacks;
     private final String topic;
@@ -30,7 +37,9 @@ public final class Producer implements AutoCloseable
     final long sendTimeoutNs;
     private final long operationTimeoutNs;
     private final Semaphore pending;
-    private final ConcurrentLinkedQueue<PendingMessage> queue = new ConcurrentLinkedQueue<>();
+    /** Sent, not yet taken by the agent; holds every pending permit (up to MAX_QUEUE_CAPACITY), so offers succeed. */
+    private final ManyToOneConcurrentArrayQueue<PendingMessage> queue;
+    private final PendingMessage.Scratch scratch = new PendingMessage.Scratch();
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
     private volatile boolean closed;
@@ -62,6 +71,7 @@ public final class Producer implements AutoCloseable
         this.sendTimeoutNs = null == builder.sendTimeout ? operationTimeoutNs : builder.sendTimeout.toNanos();
         this.operationTimeoutNs = operationTimeoutNs;
         this.pending = new Semaphore(maxPendingMessages);
+        this.queue = new ManyToOneConcurrentArrayQueue<>(Math.min(maxPendingMessages, MAX_QUEUE_CAPACITY));
         this.batcher = new PublishBatcher(
             this,
             builder.batchingMaxMessages,
@@ -115,35 +125,45 @@ public final class Producer implements AutoCloseable
      */
     public CompletableFuture<MessageId> sendAsync(final String key, final Map<String, String> attributes)
     {
-        final CompletableFuture<MessageId> future = new CompletableFuture<>();
         if (closed)
         {
+            final CompletableFuture<MessageId> future = new CompletableFuture<>();
             future.completeExceptionally(new MagnetarException.AlreadyClosedException("producer of '" + topic + "' is closed"));
             return future;
         }
-        final PendingMessage message = PendingMessage.of(key, attributes, future, System.nanoTime());
-        if (null == message)
+        final PendingMessage message = PendingMessage.of(key, attributes, System.nanoTime(), scratch);
+        if (message.isDone())
         {
-            return future;
+            return message;
         }
         if (!batcher.fitsAlone(message))
         {
-            future.completeExceptionally(new MagnetarException.InvalidArgumentException(
+            message.fail(new MagnetarException.InvalidArgumentException(
                 "message: " + message.encodedLength + " bytes encoded, more than a frame can carry (" +
                 batcher.maxBytes() + ")"));
-            return future;
+            return message;
         }
-        if (!acquire(future))
+        if (!acquire(message))
         {
-            return future;
+            return message;
         }
-        queue.offer(message);
-        lastFuture = future;
+        while (!queue.offer(message))
+        {
+            // only with more than MAX_QUEUE_CAPACITY pending messages allowed: wait for the agent to take some
+            if (removed)
+            {
+                pending.release();
+                message.fail(new MagnetarException.AlreadyClosedException("producer of '" + topic + "' is closed"));
+                return message;
+            }
+            Thread.yield();
+        }
+        lastFuture = message;
         if (removed)
         {
             failQueued(new MagnetarException.AlreadyClosedException("producer of '" + topic + "' is closed"));
         }
-        return future;
+        return message;
     }
 
     /**
@@ -231,7 +251,7 @@ public final class Producer implements AutoCloseable
         return "Producer{topic=" + topic + ", topicId=" + topicId + ", pending=" + pendingMessages() + '}';
     }
 
-    private boolean acquire(final CompletableFuture<MessageId> future)
+    private boolean acquire(final PendingMessage future)
     {
         if (pending.tryAcquire())
         {
@@ -239,7 +259,7 @@ public final class Producer implements AutoCloseable
         }
         if (!blockIfQueueFull)
         {
-            future.completeExceptionally(new MagnetarException.ProducerQueueFullException(
+            future.fail(new MagnetarException.ProducerQueueFullException(
                 "producer of '" + topic + "' has " + maxPendingMessages + " messages pending (maxPendingMessages)"));
             return false;
         }
@@ -251,18 +271,22 @@ public final class Producer implements AutoCloseable
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-            future.completeExceptionally(new MagnetarException.InternalException("interrupted while the queue was full", ex));
+            future.fail(new MagnetarException.InternalException("interrupted while the queue was full", ex));
             return false;
         }
     }
 
     private void failQueued(final MagnetarException error)
     {
-        PendingMessage message;
-        while (null != (message = queue.poll()))
+        // only once removed: the agent no longer polls the queue; the lock keeps the draining threads one at a time
+        synchronized (queue)
         {
-            pending.release();
-            message.future.completeExceptionally(error);
+            PendingMessage message;
+            while (null != (message = queue.poll()))
+            {
+                pending.release();
+                message.fail(error);
+            }
         }
     }
 
@@ -324,6 +348,9 @@ public final class Producer implements AutoCloseable
         return false;
     }
 
+    /**
+     * The receipt's ids are in the batch's messages.
+     */
     void onReceipt(final PublishBatch batch)
     {
         removeInFlight(batch);
@@ -337,11 +364,18 @@ public final class Producer implements AutoCloseable
         if (ErrorCode.INVALID_ARGUMENT == error.code() && batch.count > 1)
         {
             // all or nothing at the broker: send each message alone so only the invalid ones fail
+            final PendingMessage[] messages = new PendingMessage[batch.count];
+            PendingMessage message = batch.first;
+            for (int i = 0; i < batch.count; i++)
+            {
+                messages[i] = message;
+                message = message.next;
+            }
             for (int i = batch.count - 1; i >= 0; i--)
             {
-                final PendingMessage message = batch.messages[i];
+                messages[i].next = null;
                 toSend.addFirst(new PublishBatch(
-                    this, new PendingMessage[]{ message }, 1, PublishBatcher.FRAME_OVERHEAD + message.encodedLength));
+                    this, messages[i], 1, PublishBatcher.FRAME_OVERHEAD + messages[i].encodedLength));
             }
             return;
         }
@@ -406,13 +440,11 @@ public final class Producer implements AutoCloseable
         PendingMessage message;
         while (null != (message = queue.peek()) && message.enqueuedNs - expiredBeforeNs < 0)
         {
-            if (queue.remove(message))
-            {
-                pending.release();
-                final PendingMessage expired = message;
-                final MagnetarException error = timeout();
-                callbacks.execute(() -> expired.future.completeExceptionally(error));
-            }
+            queue.poll();   // the agent is the only consumer: the same message
+            pending.release();
+            final PendingMessage expired = message;
+            final MagnetarException error = timeout();
+            callbacks.execute(() -> expired.fail(error));
         }
     }
 
@@ -456,7 +488,7 @@ public final class Producer implements AutoCloseable
             {
                 for (final PendingMessage message : leftovers)
                 {
-                    message.future.completeExceptionally(error);
+                    message.fail(error);
                 }
             });
         }
@@ -466,11 +498,14 @@ public final class Producer implements AutoCloseable
     private PendingMessage[] drainQueue()
     {
         final ArrayList<PendingMessage> messages = new ArrayList<>();
-        PendingMessage message;
-        while (null != (message = queue.poll()))
+        synchronized (queue)
         {
-            pending.release();
-            messages.add(message);
+            PendingMessage message;
+            while (null != (message = queue.poll()))
+            {
+                pending.release();
+                messages.add(message);
+            }
         }
         return messages.toArray(new PendingMessage[0]);
     }

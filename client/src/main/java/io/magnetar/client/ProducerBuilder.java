@@ -88,7 +88,9 @@ public final class ProducerBuilder
     }
 
     /**
-     * @param messages most messages sent and not yet confirmed (default 10,000).
+     * @param messages most messages sent and not yet confirmed (default 10,000). The producer's hand-off queue to
+     *                 the client agent is an array of this many slots (rounded up to a power of two, at most 2^22),
+     *                 allocated when the producer is created.
      * @return this.
      */
     public ProducerBuilder maxPendingMessages(final int messages)

@@ -2,20 +2,20 @@ package io.magnetar.client;
 
 /**
  * Messages of one producer sent in one Publish frame: all or nothing at the broker, ids in order in the receipt.
+ * The messages are a chain through {@link PendingMessage#next} (no array per batch).
  */
 final class PublishBatch
 {
     final Producer producer;
-    final PendingMessage[] messages;
+    final PendingMessage first;
     final int count;
     final int encodedLength;
     long correlationId;
-    MessageId[] ids;
 
-    PublishBatch(final Producer producer, final PendingMessage[] messages, final int count, final int encodedLength)
+    PublishBatch(final Producer producer, final PendingMessage first, final int count, final int encodedLength)
     {
         this.producer = producer;
-        this.messages = messages;
+        this.first = first;
         this.count = count;
         this.encodedLength = encodedLength;
     }
@@ -25,17 +25,20 @@ final class PublishBatch
      */
     long oldestEnqueuedNs()
     {
-        return messages[0].enqueuedNs;
+        return first.enqueuedNs;
     }
 
     /**
-     * Complete every future with its id (call on the callback executor).
+     * Complete every future with the id the receipt stored in it (call on the callback executor).
      */
     void complete()
     {
+        PendingMessage message = first;
         for (int i = 0; i < count; i++)
         {
-            messages[i].future.complete(ids[i]);
+            final PendingMessage next = message.next;
+            message.completeWithId();
+            message = next;
         }
     }
 
@@ -44,9 +47,12 @@ final class PublishBatch
      */
     void fail(final Throwable cause)
     {
+        PendingMessage message = first;
         for (int i = 0; i < count; i++)
         {
-            messages[i].future.completeExceptionally(cause);
+            final PendingMessage next = message.next;
+            message.fail(cause);
+            message = next;
         }
     }
 }

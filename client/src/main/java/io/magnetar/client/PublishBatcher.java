@@ -1,7 +1,5 @@
 package io.magnetar.client;
 
-import java.util.Arrays;
-
 /**
  * Accumulates a producer's messages into the next Publish frame: a batch is due when it holds
  * {@code maxMessages}, when the next message would take it past {@code maxBytes}, or when its oldest message has
@@ -17,7 +15,8 @@ final class PublishBatcher
     private final int maxMessages;
     private final long maxDelayNs;
     private final int maxBytes;
-    private final PendingMessage[] open;
+    private PendingMessage head;
+    private PendingMessage tail;
     private int count;
     private int bytes = FRAME_OVERHEAD;
 
@@ -27,7 +26,6 @@ final class PublishBatcher
         this.maxMessages = maxMessages;
         this.maxDelayNs = maxDelayNs;
         this.maxBytes = maxBytes;
-        this.open = new PendingMessage[maxMessages];
     }
 
     /**
@@ -56,7 +54,17 @@ final class PublishBatcher
      */
     void add(final PendingMessage message)
     {
-        open[count++] = message;
+        message.next = null;
+        if (null == head)
+        {
+            head = message;
+        }
+        else
+        {
+            tail.next = message;
+        }
+        tail = message;
+        count++;
         bytes += message.encodedLength;
     }
 
@@ -75,7 +83,7 @@ final class PublishBatcher
      */
     boolean isDue(final long nowNs)
     {
-        return count > 0 && (count >= maxMessages || nowNs - open[0].enqueuedNs >= maxDelayNs);
+        return count > 0 && (count >= maxMessages || nowNs - head.enqueuedNs >= maxDelayNs);
     }
 
     /**
@@ -83,7 +91,7 @@ final class PublishBatcher
      */
     long oldestEnqueuedNs()
     {
-        return count > 0 ? open[0].enqueuedNs : Long.MAX_VALUE;
+        return count > 0 ? head.enqueuedNs : Long.MAX_VALUE;
     }
 
     /**
@@ -97,8 +105,9 @@ final class PublishBatcher
         {
             return null;
         }
-        final PublishBatch batch = new PublishBatch(producer, Arrays.copyOf(open, count), count, bytes);
-        Arrays.fill(open, 0, count, null);
+        final PublishBatch batch = new PublishBatch(producer, head, count, bytes);
+        head = null;
+        tail = null;
         count = 0;
         bytes = FRAME_OVERHEAD;
         return batch;

@@ -85,7 +85,7 @@ final class ResponseAdapter implements FragmentHandler
                 {
                     deliveries.wrap(buffer, bodyOffset, blockLength, version);
                     final long consumerId = deliveries.consumerId();
-                    listener.onDeliveries(consumerId, deliveries.messages());
+                    listener.onDeliveries(consumerId, deliveries);
                     break;
                 }
 

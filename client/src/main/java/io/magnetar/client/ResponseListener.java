@@ -34,9 +34,9 @@ interface ResponseListener
 
     /**
      * @param consumerId the consumer the messages are for.
-     * @param messages   positioned before the first message.
+     * @param deliveries wrapped, consumerId read; its messages group not yet.
      */
-    void onDeliveries(long consumerId, DeliveriesDecoder.MessagesDecoder messages);
+    void onDeliveries(long consumerId, DeliveriesDecoder deliveries);
 
     void onConsumerAttached(long correlationId, long consumerId, int topicId, int partitions, SubscriptionType type);
 

@@ -245,6 +245,51 @@ class ClientAgainstFakeBrokerTest
     }
 
     @Test
+    void acksBeyondTheAckRingAreNotLost()
+    {
+        // while detached the agent sends no acks: 5,000 of them fill the 1,024-record ring and overflow to the queue
+        client = MagnetarClient.builder()
+            .aeronDirectory(broker.aeronDirectory())
+            .ingressStreamId(FakeBroker.STREAM_ID)
+            .reconnectBackoff(Duration.ofSeconds(2), Duration.ofSeconds(2))   // detached long enough to fill the ring
+            .clientName("test-client")
+            .build();
+        final Consumer consumer = client.newConsumer().topic("orders").subscription("s").receiverQueueSize(1000).subscribe();
+        broker.endSessions();
+        awaitCondition(() -> !consumer.isConnected(), "the consumer is detached");
+        final int count = 5000;
+        for (int i = 0; i < count; i++)
+        {
+            if (0 == (i & 1))
+            {
+                consumer.acknowledge(new MessageId(i % 3, 1, i));
+            }
+            else
+            {
+                consumer.acknowledge(new Message("orders", i % 3, 1, i, 0, 1, new byte[]{ 0, 0, 0, 0, 1, 0, 'k' }));
+            }
+        }
+        assertTrue(consumer.ackOverflows() >= count - 1024, "the ring overflowed: " + consumer.ackOverflows());
+        awaitCondition(() -> consumer.isConnected() &&
+            count == broker.frames(AckDecoder.TEMPLATE_ID).stream().mapToInt(FakeBroker.Frame::count).sum(),
+            "every ack reached the broker after the re-attach");
+        final java.util.BitSet seen = new java.util.BitSet(count);
+        for (final FakeBroker.Frame frame : broker.frames(AckDecoder.TEMPLATE_ID))
+        {
+            final String[] parts = frame.summary().split(" ");
+            assertEquals(Long.toString(consumer.consumerId()), parts[1], "acks go to the re-attached consumer");
+            for (int i = 2; i < parts.length; i++)
+            {
+                final MessageId id = MessageId.parse(parts[i]);
+                assertEquals(id.entry() % 3, id.partition(), "partition, ledger and entry of one id stay together");
+                assertEquals(1, id.ledger());
+                seen.set((int)id.entry());
+            }
+        }
+        assertEquals(count, seen.cardinality(), "each id once");
+    }
+
+    @Test
     void listenerGetsMessagesInArrivalOrder()
     {
         connect();

@@ -46,11 +46,11 @@ class CodecRoundTripTest
         attributes.put("ref", "s3://bucket/object-1");
         attributes.put("empty", "");
         attributes.put("ünï", "çødé");
-        final PendingMessage first = PendingMessage.of("customer-42", attributes, new CompletableFuture<>(), 0);
-        final PendingMessage second = PendingMessage.of("k", null, new CompletableFuture<>(), 0);
+        final PendingMessage first = PendingMessage.of("customer-42", attributes, 0);
+        final PendingMessage second = PendingMessage.of("k", null, 0);
+        first.next = second;
         final PublishBatch batch = new PublishBatch(
-            null, new PendingMessage[]{ first, second }, 2,
-            PublishBatcher.FRAME_OVERHEAD + first.encodedLength + second.encodedLength);
+            null, first, 2, PublishBatcher.FRAME_OVERHEAD + first.encodedLength + second.encodedLength);
 
         final int length = proxy.encodePublish(77, 5, batch);
         assertEquals(batch.encodedLength, length, "the batcher's size accounting matches the encoder");
@@ -109,8 +109,8 @@ class CodecRoundTripTest
     void ackAndNackCarryEveryId()
     {
         final AckBuffer ids = new AckBuffer(100, 1_000_000);
-        ids.add(new MessageId(0, 1, 7), 0);
-        ids.add(new MessageId(3, 2, 1042), 0);
+        ids.add(0, 1, 7, 0);
+        ids.add(3, 2, 1042, 0);
 
         proxy.encodeAck(11, 4, ids);
         final AckDecoder ack = new AckDecoder().wrapAndApplyHeader(proxy.buffer(), 0, header);
@@ -280,8 +280,9 @@ class CodecRoundTripTest
             events.add("receipt " + correlationId + " " + topicId + " " + list);
         }
 
-        public void onDeliveries(final long consumerId, final DeliveriesDecoder.MessagesDecoder messages)
+        public void onDeliveries(final long consumerId, final DeliveriesDecoder deliveries)
         {
+            final DeliveriesDecoder.MessagesDecoder messages = deliveries.messages();
             final List<String> list = new ArrayList<>();
             while (messages.hasNext())
             {
