@@ -84,6 +84,13 @@ public final class NodeConfig
         JOURNAL_MIN_FREE_MIB("MIB", "256",
             "below this many MiB usable on the journal's disk, publishes and creations are refused with UNAVAILABLE " +
             "until space is freed (0: never)"),
+        SNAPSHOT_INTERVAL_BYTES("SIZE", "32m",
+            "take a snapshot after this many journal bytes (and at least as many as the last snapshot had); with " +
+            "snapshots-retained this bounds the journal's disk use (docs/ENGINE.md)"),
+        SNAPSHOT_INTERVAL_ENTRIES("N", "1000000", "take a snapshot after this many journal entries"),
+        SNAPSHOT_INTERVAL_MS("MS", "600000", "take a snapshot after this long if anything was journaled"),
+        SNAPSHOTS_RETAINED("N", "2",
+            "snapshots kept; journal cycles before the oldest kept are deleted (2: recovery can fall back to the older)"),
         HTTP_HOST("HOST", "127.0.0.1",
             "address the REST gateway binds: 127.0.0.1 (this host only) or 0.0.0.0 (every interface; no auth yet)"),
         HTTP_PORT("PORT|none", "8080", "port of the REST gateway (0: any free port; none: no REST, no gateway)"),
@@ -462,6 +469,10 @@ public final class NodeConfig
         size(Option.MAX_COMMAND_LENGTH);
         journalRecovery();
         journalMinFreeBytes();
+        snapshotIntervalBytes();
+        positiveLong(Option.SNAPSHOT_INTERVAL_ENTRIES);
+        positiveLong(Option.SNAPSHOT_INTERVAL_MS);
+        positiveInt(Option.SNAPSHOTS_RETAINED);
         httpPort();
         if (httpEnabled())
         {
@@ -544,6 +555,19 @@ public final class NodeConfig
     /**
      * @return {@code journal-min-free-mib} in bytes.
      */
+    /**
+     * @return journal bytes between snapshots (positive).
+     */
+    public long snapshotIntervalBytes()
+    {
+        final long bytes = size(Option.SNAPSHOT_INTERVAL_BYTES);
+        if (bytes <= 0)
+        {
+            throw invalid(Option.SNAPSHOT_INTERVAL_BYTES, "must be positive");
+        }
+        return bytes;
+    }
+
     public long journalMinFreeBytes()
     {
         final long mib = longValue(Option.JOURNAL_MIN_FREE_MIB);

@@ -129,6 +129,11 @@ class NodeConfigTest
         assertEquals(1L << 30, config.size(NodeConfig.Option.MAX_LIVE_BYTES));
         assertEquals(1 << 20, config.size(NodeConfig.Option.EGRESS_BUFFER_LENGTH));
         assertFalse(config.embeddedDriver());
+
+        final NodeConfig snapshots = NodeConfig.load(new String[]{ "--snapshot-interval-bytes", "4m" }, Map.of())
+            .conclude();
+        assertEquals(4L << 20, snapshots.snapshotIntervalBytes());
+        assertEquals(32L << 20, new NodeConfig().conclude().snapshotIntervalBytes());
     }
 
     @Test
@@ -166,6 +171,10 @@ class NodeConfigTest
             () -> NodeConfig.load(new String[]{ "--idle-strategy", "lazy" }, Map.of()).conclude());
         assertMessage("ipc-term-length = '4x'",
             () -> NodeConfig.load(new String[]{ "--ipc-term-length", "4x" }, Map.of()).conclude());
+        assertMessage("snapshot-interval-bytes = '0' (from command_line): must be positive",
+            () -> NodeConfig.load(new String[]{ "--snapshot-interval-bytes", "0" }, Map.of()).conclude());
+        assertMessage("snapshots-retained = '0' (from command_line): must be positive",
+            () -> NodeConfig.load(new String[]{ "--snapshots-retained", "0" }, Map.of()).conclude());
         assertMessage("both disabled",
             () -> NodeConfig.load(new String[]{ "--ipc-channel", "none", "--udp-channel", "off" }, Map.of()).conclude());
     }

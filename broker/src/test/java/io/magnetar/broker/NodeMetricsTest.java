@@ -99,6 +99,51 @@ class NodeMetricsTest
     }
 
     @Test
+    void snapshotOptionsReachThePipeline() throws IOException
+    {
+        node = MagnetarNode.launch(new NodeConfig()
+            .dataDir(dataDir)
+            .durability(Durability.ASYNC)
+            .aeronDir(aeronDir)
+            .ipcChannel("aeron:ipc")
+            .udpChannel(null)
+            .set(NodeConfig.Option.IPC_TERM_LENGTH, "1m")
+            .set(NodeConfig.Option.SNAPSHOT_INTERVAL_ENTRIES, "20")
+            .set(NodeConfig.Option.SNAPSHOTS_RETAINED, "1")
+            .httpPort(0));
+        final RestCalls rest = new RestCalls("127.0.0.1", node.httpPort());
+        assertEquals(0.0, scrape(rest).value("magnetar_snapshots_total"));
+
+        assertEquals(1, rest.publishConsumeAck("snapshotted", 1, T).size()); // creates the topic and a subscription
+        // one journal entry per publish request; a snapshot is due every 20 entries (the default: 1,000,000) once as
+        // many bytes were journaled as the last snapshot had: keep publishing until two were taken
+        final long deadline = System.currentTimeMillis() + 2 * T;
+        int published = 0;
+        while (scrape(rest).value("magnetar_snapshots_total") < 2)
+        {
+            assertTrue(System.currentTimeMillis() < deadline, "no two snapshots after " + published + " publishes");
+            for (int i = 0; i < 20; i++, published++)
+            {
+                expect(200, rest.post("/v1/topics/snapshotted/messages",
+                    "{\"messages\": [{\"key\": \"k" + published + "\"}]}"));
+            }
+        }
+        assertTrue(published <= 400, "snapshots every ~20 entries, not the default interval: " + published);
+        final Path snapshots = dataDir.resolve("journal").resolve("snapshots");
+        await("retention down to the one snapshot kept", () ->
+        {
+            try (var files = Files.list(snapshots))
+            {
+                return files.filter((f) -> f.getFileName().toString().endsWith(".snap")).count() == 1;
+            }
+            catch (final IOException ex)
+            {
+                throw new java.io.UncheckedIOException(ex);
+            }
+        });
+    }
+
+    @Test
     void servesNodeSeriesAndExactTrafficCountersThatRestartAtZero()
     {
         node = launch();
