@@ -143,7 +143,7 @@ public final class MagnetarNode implements AutoCloseable
         final EngineConfig engineConfig = engineConfig(config);
         final Engine engine = new Engine(engineConfig, egress);
         final long replayStartNs = System.nanoTime();
-        pipeline = new Pipeline(new PipelineContext()
+        final PipelineContext pipelineContext = new PipelineContext()
             .journalDir(dataDir.resolve(JOURNAL_DIR).toFile())
             .durability(config.durability())
             .threadingMode(config.threadingMode())
@@ -154,14 +154,12 @@ public final class MagnetarNode implements AutoCloseable
             .rollCycleName(config.nonEmpty(NodeConfig.Option.ROLL_CYCLE))
             .journalRecovery(config.journalRecovery())
             .journalMinFreeBytes(config.journalMinFreeBytes())
-            .snapshotIntervalBytes(config.snapshotIntervalBytes())
-            .snapshotIntervalEntries(config.positiveLong(NodeConfig.Option.SNAPSHOT_INTERVAL_ENTRIES))
-            .snapshotIntervalMs(config.positiveLong(NodeConfig.Option.SNAPSHOT_INTERVAL_MS))
-            .snapshotsRetained(config.positiveInt(NodeConfig.Option.SNAPSHOTS_RETAINED))
             .commandHandler(engine)
             .egress(egress)
             .eventListener(egressPublisher)
-            .onFatal(this::onFatal));
+            .onFatal(this::onFatal);
+        snapshotOptions(config, pipelineContext);
+        pipeline = new Pipeline(pipelineContext);
         pipeline.start();
 
         final ReplayResult replay = pipeline.replayResult();
@@ -549,6 +547,30 @@ public final class MagnetarNode implements AutoCloseable
         synchronized (this)
         {
             return null == counters || closed ? Map.of() : counters.snapshot();
+        }
+    }
+
+    /**
+     * The snapshot options given (else the pipeline's defaults, which also read the {@code magnetar.snapshot.*}
+     * system properties).
+     */
+    private static void snapshotOptions(final NodeConfig config, final PipelineContext ctx)
+    {
+        if (null != config.get(NodeConfig.Option.SNAPSHOT_INTERVAL_BYTES))
+        {
+            ctx.snapshotIntervalBytes(config.snapshotIntervalBytes());
+        }
+        if (null != config.get(NodeConfig.Option.SNAPSHOT_INTERVAL_ENTRIES))
+        {
+            ctx.snapshotIntervalEntries(config.positiveLong(NodeConfig.Option.SNAPSHOT_INTERVAL_ENTRIES));
+        }
+        if (null != config.get(NodeConfig.Option.SNAPSHOT_INTERVAL_MS))
+        {
+            ctx.snapshotIntervalMs(config.positiveLong(NodeConfig.Option.SNAPSHOT_INTERVAL_MS));
+        }
+        if (null != config.get(NodeConfig.Option.SNAPSHOTS_RETAINED))
+        {
+            ctx.snapshotsRetained(config.positiveInt(NodeConfig.Option.SNAPSHOTS_RETAINED));
         }
     }
 

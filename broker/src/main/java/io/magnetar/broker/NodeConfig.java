@@ -84,13 +84,14 @@ public final class NodeConfig
         JOURNAL_MIN_FREE_MIB("MIB", "256",
             "below this many MiB usable on the journal's disk, publishes and creations are refused with UNAVAILABLE " +
             "until space is freed (0: never)"),
-        SNAPSHOT_INTERVAL_BYTES("SIZE", "32m",
+        SNAPSHOT_INTERVAL_BYTES("SIZE", null,
             "take a snapshot after this many journal bytes (and at least as many as the last snapshot had); with " +
-            "snapshots-retained this bounds the journal's disk use (docs/ENGINE.md)"),
-        SNAPSHOT_INTERVAL_ENTRIES("N", "1000000", "take a snapshot after this many journal entries"),
-        SNAPSHOT_INTERVAL_MS("MS", "600000", "take a snapshot after this long if anything was journaled"),
-        SNAPSHOTS_RETAINED("N", "2",
-            "snapshots kept; journal cycles before the oldest kept are deleted (2: recovery can fall back to the older)"),
+            "snapshots-retained this bounds the journal's disk use, docs/ENGINE.md (pipeline default 32m)"),
+        SNAPSHOT_INTERVAL_ENTRIES("N", null, "take a snapshot after this many journal entries (pipeline default 1000000)"),
+        SNAPSHOT_INTERVAL_MS("MS", null,
+            "take a snapshot after this long if anything was journaled (pipeline default 600000)"),
+        SNAPSHOTS_RETAINED("N", null, "snapshots kept; journal cycles before the oldest kept are deleted " +
+            "(pipeline default 2: recovery can fall back to the older)"),
         HTTP_HOST("HOST", "127.0.0.1",
             "address the REST gateway binds: 127.0.0.1 (this host only) or 0.0.0.0 (every interface; no auth yet)"),
         HTTP_PORT("PORT|none", "8080", "port of the REST gateway (0: any free port; none: no REST, no gateway)"),
@@ -469,10 +470,21 @@ public final class NodeConfig
         size(Option.MAX_COMMAND_LENGTH);
         journalRecovery();
         journalMinFreeBytes();
-        snapshotIntervalBytes();
-        positiveLong(Option.SNAPSHOT_INTERVAL_ENTRIES);
-        positiveLong(Option.SNAPSHOT_INTERVAL_MS);
-        positiveInt(Option.SNAPSHOTS_RETAINED);
+        if (null != values.get(Option.SNAPSHOT_INTERVAL_BYTES))
+        {
+            snapshotIntervalBytes();
+        }
+        for (final Option option : new Option[]{ Option.SNAPSHOT_INTERVAL_ENTRIES, Option.SNAPSHOT_INTERVAL_MS })
+        {
+            if (null != values.get(option))
+            {
+                positiveLong(option);
+            }
+        }
+        if (null != values.get(Option.SNAPSHOTS_RETAINED))
+        {
+            positiveInt(Option.SNAPSHOTS_RETAINED);
+        }
         httpPort();
         if (httpEnabled())
         {
@@ -556,7 +568,7 @@ public final class NodeConfig
      * @return {@code journal-min-free-mib} in bytes.
      */
     /**
-     * @return journal bytes between snapshots (positive).
+     * @return journal bytes between snapshots (positive); only when set.
      */
     public long snapshotIntervalBytes()
     {

@@ -133,7 +133,7 @@ class NodeConfigTest
         final NodeConfig snapshots = NodeConfig.load(new String[]{ "--snapshot-interval-bytes", "4m" }, Map.of())
             .conclude();
         assertEquals(4L << 20, snapshots.snapshotIntervalBytes());
-        assertEquals(32L << 20, new NodeConfig().conclude().snapshotIntervalBytes());
+        assertNull(new NodeConfig().conclude().get(NodeConfig.Option.SNAPSHOT_INTERVAL_BYTES), "pipeline default");
     }
 
     @Test

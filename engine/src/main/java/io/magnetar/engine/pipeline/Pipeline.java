@@ -16,6 +16,7 @@ import io.magnetar.engine.snapshot.SnapshotStore;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
@@ -128,6 +129,14 @@ public final class Pipeline implements AutoCloseable
                 ringBuffer, ctx.epochClock(), ctx.maxCommandLength(), appliedSequence, nextDeadlineMs, failStop);
             spaceProbe = ctx.journalMinFreeBytes() <= 0 ? null :
                 null != ctx.journalSpaceProbe() ? ctx.journalSpaceProbe() : JournalSpaceProbe.of(ctx.journalDir());
+            if (null != snapshotter && null != spaceProbe)
+            {
+                final boolean sameStore = null != ctx.journalSpaceProbe() ||
+                    Files.getFileStore(ctx.snapshotDir().toPath()).equals(Files.getFileStore(ctx.journalDir().toPath()));
+                snapshotter.spaceGuard(
+                    sameStore ? spaceProbe : JournalSpaceProbe.of(ctx.snapshotDir()),
+                    sameStore ? ctx.journalMinFreeBytes() : 0);
+            }
         }
         catch (final IOException ex)
         {

@@ -55,6 +55,8 @@ final class Snapshotter
     private long appliedIndex = -1;
     private long appliedTimestampMs;
     private Future<?> finishing;
+    private JournalSpaceProbe spaceProbe;
+    private long minFreeBytes;
 
     // written by the finisher, read by the applying thread once the finish is done
     private volatile long lastIndex = -1;
@@ -87,6 +89,22 @@ final class Snapshotter
             thread.setDaemon(true);
             return thread;
         });
+    }
+
+    /**
+     * Refuse to start a snapshot that could eat into the free space the journal needs: a snapshot is written only
+     * while its file system has {@code minFreeBytes} plus twice the last snapshot's size usable (by default the
+     * journal shares that file system, and a journal write into a page the disk cannot back is a SIGBUS, not an
+     * error). A refused snapshot counts as failed; the journal is kept whole.
+     *
+     * @param probe        of the snapshot directory's file system.
+     * @param minFreeBytes the journal's minimum (the node's {@code journal-min-free-mib}) when the snapshots share the
+     *                     journal's file system, else 0.
+     */
+    void spaceGuard(final JournalSpaceProbe probe, final long minFreeBytes)
+    {
+        this.spaceProbe = probe;
+        this.minFreeBytes = minFreeBytes;
     }
 
     /**
@@ -164,6 +182,27 @@ final class Snapshotter
         if (journalIndex == lastIndex)
         {
             return false;
+        }
+
+        if (null != spaceProbe)
+        {
+            final long needed = minFreeBytes + 2 * lastSnapshotBytes;
+            long usable;
+            try
+            {
+                usable = spaceProbe.usableBytes();
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                usable = -1;
+            }
+            if (usable < needed)
+            {
+                failed(journalIndex, new IOException("not enough disk space for a snapshot: " + usable +
+                    " bytes usable, need " + needed + " (journal minimum " + minFreeBytes + " + twice the last " +
+                    "snapshot's " + lastSnapshotBytes + ")"));
+                return false;
+            }
         }
 
         final long startNs = System.nanoTime();

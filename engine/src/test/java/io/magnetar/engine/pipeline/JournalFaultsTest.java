@@ -201,6 +201,51 @@ class JournalFaultsTest
     }
 
     @Test
+    void aSnapshotThatCouldEatIntoTheJournalsFreeSpaceIsRefused()
+    {
+        final long minFree = 1 << 20;
+        final AtomicLong usable = new AtomicLong(1L << 30);
+        final MutableEventListener egress = new MutableEventListener();
+        final io.magnetar.engine.Engine engine =
+            new io.magnetar.engine.Engine(new io.magnetar.engine.EngineConfig().conclude(), egress);
+        clock.advance(1000);
+        final Pipeline pipeline = start(new PipelineContext()
+            .journalDir(dir)
+            .durability(Durability.ASYNC)
+            .threadingMode(ThreadingMode.SHARED)
+            .ringSize(1024)
+            .epochClock(clock)
+            .snapshotIntervalBytes(0)
+            .snapshotIntervalMs(0)
+            .commandHandler(engine)
+            .egress(egress)
+            .eventListener(EventListener.MUTED)
+            .onFatal(fatal::add)
+            .journalMinFreeBytes(minFree)
+            .journalSpaceProbe(usable::get));
+        offer(pipeline.sequencer(), encoder.createTopic(1, "t", 4));
+        pipeline.requestSnapshot(); // injected by the sequencer's duty cycle (the ingress agent's, in a node)
+        Await.until(() -> pipeline.sequencer().doWork() >= 0 && pipeline.snapshotCount() == 1, "first snapshot");
+        final long last = pipeline.lastSnapshotBytes();
+        assertTrue(last > 0);
+
+        // above the journal's minimum (publishes go on) but not room for the minimum plus twice the last snapshot
+        usable.set(minFree + last);
+        pipeline.requestSnapshot();
+        Await.until(() -> pipeline.sequencer().doWork() >= 0 && pipeline.snapshotFailures() == 1,
+            "the snapshot refused");
+        assertEquals(1, pipeline.snapshotCount());
+        assertFalse(pipeline.sequencer().isJournalSpaceLow());
+
+        usable.set(minFree + 2 * last);
+        pipeline.requestSnapshot();
+        Await.until(() -> pipeline.sequencer().doWork() >= 0 && pipeline.snapshotCount() == 2,
+            "a snapshot once there is room");
+        assertEquals(1, pipeline.snapshotFailures());
+        assertTrue(fatal.isEmpty(), fatal::toString);
+    }
+
+    @Test
     void aProbeThatFailsCountsAsAFullDisk()
     {
         final RecordingCommandHandler handler = new RecordingCommandHandler();
