@@ -33,6 +33,14 @@ final class Subscription
 
     int roundRobin;
     boolean dirty;
+
+    // key_shared dispatch scan cursor: derived state (not snapshotted, not in the state hash; null/0 after a load).
+    // Invariant between commands: the first scanSkipped pending deliveries, up to and including scanAfter, were each
+    // examined by dispatch and found ineligible, and nothing that could make one of them eligible has happened since
+    // (Engine resets the cursor on every such event). scanAfter null = the cursor is at the head. See
+    // Engine.dispatchKeyShared.
+    Delivery scanAfter;
+    int scanSkipped;
     // part of the state (snapshotted, hashed): SPEC's per-subscription stats
     long redeliveries;
     long deadLettered;
@@ -74,6 +82,47 @@ final class Subscription
         delivered = 0;
         acked = 0;
         nacked = 0;
+    }
+
+    /**
+     * key_shared: forget the scan cursor (something may have made a delivery before it eligible).
+     */
+    void resetScan()
+    {
+        if (scanSkipped == 0)
+        {
+            return;   // then no consumer has skipped deliveries either
+        }
+        scanAfter = null;
+        scanSkipped = 0;
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            consumers.get(i).keySharedSkipped = 0;
+        }
+    }
+
+    /**
+     * key_shared, after the ring changed (or a load): recount every consumer's pending deliveries and reset the scan
+     * cursor. O(pending): one ring lookup per pending delivery.
+     */
+    void recountKeySharedOwners()
+    {
+        scanAfter = null;
+        scanSkipped = 0;
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            final Consumer c = consumers.get(i);
+            c.keySharedPending = 0;
+            c.keySharedSkipped = 0;
+        }
+        if (consumers.isEmpty())
+        {
+            return;
+        }
+        for (Delivery d = pending.head; d != null; d = d.next)
+        {
+            ring.owner(d.message.keyHash).keySharedPending++;
+        }
     }
 
     long nextDueMs()
