@@ -819,7 +819,7 @@ public final class Engine implements CommandHandler, Snapshottable
         }
         if (permits > consumer.permits)
         {
-            consumer.subscription.resetScan();   // key_shared: its keys skipped for want of permits may go now
+            consumer.subscription.scanStale = true;   // key_shared: its keys skipped for want of permits may go now
         }
         consumer.permits = permits;
         markDirty(consumer.subscription);
@@ -1375,7 +1375,7 @@ public final class Engine implements CommandHandler, Snapshottable
                 ks.holder = null;
                 releaseKeyStateIfIdle(subscription, ks);
             }
-            subscription.resetScan();   // a free permit, a key no longer draining or below maxInFlightPerKey
+            subscription.scanStale = true;   // a free permit, a key no longer draining or below maxInFlightPerKey
         }
         markDirty(subscription);
     }
@@ -1424,7 +1424,21 @@ public final class Engine implements CommandHandler, Snapshottable
             if (subscription.type == SubscriptionType.KEY_SHARED)
             {
                 countKeySharedPending(subscription, d, 1);
-                subscription.resetScan();   // it may have gone in before the cursor
+                final Delivery cursor = subscription.scanAfter;
+                if (cursor != null && d.message.sequence < cursor.message.sequence)
+                {
+                    // it went into the prefix unexamined: count it there, the next pass re-examines the prefix
+                    subscription.ring.owner(d.message.keyHash).keySharedSkipped++;
+                    subscription.scanSkipped++;
+                    subscription.scanStale = true;
+                    if (subscription.scanSkipped > config.keySharedLookahead)
+                    {
+                        // the prefix never reaches past the lookahead: its last delivery goes back behind the cursor
+                        subscription.ring.owner(cursor.message.keyHash).keySharedSkipped--;
+                        subscription.scanSkipped--;
+                        subscription.scanAfter = cursor.prev;
+                    }
+                }
             }
         }
         markDirty(subscription);
@@ -1449,7 +1463,7 @@ public final class Engine implements CommandHandler, Snapshottable
                     final KeyState ks = subscription.keys.get(d.message.keyHash);
                     ks.delayed--;
                     releaseKeyStateIfIdle(subscription, ks);
-                    subscription.resetScan();   // its key may no longer wait for a nacked message
+                    subscription.scanStale = true;   // its key may no longer wait for a nacked message
                 }
                 break;
             default:
@@ -1459,7 +1473,13 @@ public final class Engine implements CommandHandler, Snapshottable
                     final Delivery cursor = subscription.scanAfter;
                     if (cursor != null && d.message.sequence <= cursor.message.sequence)
                     {
-                        subscription.resetScan();   // removed before (or at) the cursor: its count would be wrong
+                        // it leaves the prefix (the rest of which stays as it was)
+                        subscription.ring.owner(d.message.keyHash).keySharedSkipped--;
+                        subscription.scanSkipped--;
+                        if (d == cursor)
+                        {
+                            subscription.scanAfter = d.prev;
+                        }
                     }
                 }
                 d.list.remove(d);
@@ -1527,7 +1547,7 @@ public final class Engine implements CommandHandler, Snapshottable
                     final KeyState ks = subscription.keys.get(d.message.keyHash);
                     ks.delayed--;
                     releaseKeyStateIfIdle(subscription, ks);
-                    subscription.resetScan();   // (makePending resets it too)
+                    subscription.scanStale = true;
                 }
                 makePending(d);
             }
@@ -1606,25 +1626,28 @@ public final class Engine implements CommandHandler, Snapshottable
 
     /**
      * One key_shared pass. Semantically it is the pass that examines the pending list from its head, in publish
-     * order, at most {@code keySharedLookahead} deliveries (delivered ones included), sending each eligible one to
-     * the owner of its key, and stopping early once nothing more can be sent. Its cost is not: two facts let it skip
-     * work that cannot send anything.
+     * order, at most {@code keySharedLookahead} deliveries (sent ones included), sending each eligible one to the
+     * owner of its key, until nothing more can be sent. Its cost is not: it skips what cannot send anything.
      * <ul>
-     * <li><b>The cursor</b> ({@link Subscription#scanAfter}, {@link Subscription#scanSkipped}): every pending
-     * delivery before it was examined and found ineligible, and nothing that can make a delivery eligible happened
-     * since: more permits ({@code Flow}), an outstanding delivery leaving (ack, nack, ack timeout, detach, dead
-     * letter), a nacked delivery leaving its delay, a consumer attaching or detaching (the ring), a delivery
-     * re-entering the pending list, or one removed before the cursor; each of those resets the cursor to the head.
-     * Within a pass, sending only makes deliveries less eligible (fewer free permits, more outstanding per key, a key
-     * held by its owner), so what a pass skipped stays ineligible. A full scan from the head would examine that
-     * prefix again and skip all of it, so the pass starts at the cursor with the prefix already counted against the
-     * lookahead. A publish appends after the cursor: it costs the examination of what it added.</li>
-     * <li><b>The bound</b>: a delivery goes only to the owner of its key, and only while the owner has a free permit;
-     * {@code possible} = sum over consumers of min(free permits, pending deliveries it owns at or after the scan
-     * position) bounds what the rest of the pass can send, so the pass stops when it reaches 0 instead of walking
-     * on through keys of a consumer that is full (an ack then costs about the deliveries it lets go).</li>
+     * <li><b>The bound</b>: a delivery goes only to the owner of its key, and only while the owner has a free permit.
+     * Sum over consumers of min(free permits, deliveries of its keys still to be examined) bounds what the rest of a
+     * walk can send; the walk stops when it reaches 0.</li>
+     * <li><b>The prefix</b> ({@link Subscription#scanAfter}, {@link Subscription#scanSkipped}): the pending deliveries
+     * before the cursor were examined and found ineligible. Sending only makes deliveries less eligible (fewer free
+     * permits, more outstanding per key, a key held by its owner), so they stay ineligible until an event that can
+     * change that: more permits ({@code Flow}), an outstanding delivery leaving (ack, nack, ack timeout, detach,
+     * dead letter), a delayed delivery leaving its delay or acked, a ring change, a delivery re-entering the pending
+     * list before the cursor. Those mark the prefix stale. A delivery removed from the prefix (acked while
+     * pending) just leaves it. A publish appends after the cursor and leaves the prefix as it is.</li>
      * </ul>
-     * The deliveries, their order and their consumers are exactly those of the full rescan
+     * A pass: (1) if the prefix is stale, re-examine it from the head, sending what is eligible, only while the
+     * bound over the prefix's own deliveries is above 0 (past that point every delivery left in the prefix has an
+     * owner without a free permit: ineligible; the full walk would skip them all). (2) Continue at the cursor with
+     * the whole prefix as it was at the start of the pass counted against the lookahead (the full walk examined it
+     * too), skipping what is ineligible into the prefix, while the bound over the rest is above 0. A publish then
+     * costs the examination of what it added; an ack about the deliveries it lets go.
+     * <p>
+     * The deliveries, their order and their consumers are exactly those of the full walk
      * ({@link #keySharedFullRescan}, compared command by command in {@code KeySharedDispatchTest}).
      */
     private void dispatchKeyShared(final Subscription subscription)
@@ -1639,15 +1662,52 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             return;
         }
+        final int maxInFlightPerKey = subscription.maxInFlightPerKey;
+        final int prefixAtStart = subscription.scanSkipped;
+
+        // (1) a stale prefix: re-examine it while a consumer with a free permit has deliveries in it
+        if (subscription.scanStale)
+        {
+            subscription.scanStale = false;
+            long possible = 0;
+            for (int i = 0, n = consumers.size(); i < n; i++)
+            {
+                final Consumer c = consumers.get(i);
+                c.keySharedRecheck = c.keySharedSkipped;
+                possible += Math.min(Math.max(0, c.freePermits()), c.keySharedRecheck);
+            }
+            Delivery d = subscription.pending.head;
+            while (d != null && possible > 0)
+            {
+                final Delivery next = d.next;
+                keySharedExamined++;
+                final Consumer owner = subscription.ring.owner(d.message.keyHash);
+                final int ownerBefore = Math.min(Math.max(0, owner.freePermits()), owner.keySharedRecheck);
+                owner.keySharedRecheck--;
+                if (keySharedEligible(subscription, d, owner, maxInFlightPerKey))
+                {
+                    if (d == subscription.scanAfter)
+                    {
+                        subscription.scanAfter = d.prev;
+                    }
+                    subscription.scanSkipped--;
+                    owner.keySharedSkipped--;
+                    owner.keySharedPending--;
+                    deliver(d, owner);
+                }
+                possible -= ownerBefore - Math.min(Math.max(0, owner.freePermits()), owner.keySharedRecheck);
+                d = next;
+            }
+        }
+
+        // (2) on from the cursor
         long possible = 0;
         for (int i = 0, n = consumers.size(); i < n; i++)
         {
             possible += keySharedPossible(consumers.get(i));
         }
-
-        final int maxInFlightPerKey = subscription.maxInFlightPerKey;
         final int lookahead = config.keySharedLookahead;
-        int scanned = subscription.scanSkipped;
+        int scanned = prefixAtStart;
         Delivery d = subscription.scanAfter == null ? subscription.pending.head : subscription.scanAfter.next;
         while (d != null && possible > 0 && scanned < lookahead)
         {
@@ -2245,6 +2305,11 @@ public final class Engine implements CommandHandler, Snapshottable
     List<Topic> snapshotTopics()
     {
         return topics;
+    }
+
+    EngineConfig config()
+    {
+        return config;
     }
 
     List<Subscription> snapshotSubscriptions()

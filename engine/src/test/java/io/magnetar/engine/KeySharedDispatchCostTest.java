@@ -100,6 +100,34 @@ class KeySharedDispatchCostTest
         final long ackExamined = engine.keySharedExamined - beforeAcks;
         System.out.printf("key_shared: %d single-message acks: %d pending deliveries examined%n", acks, ackExamined);
         assertTrue(ackExamined <= 2L * acks, acks + " acks examined " + ackExamined + " pending deliveries");
+
+        // steady state with the backlog: publish one message, ack what it let go (fast's new message, or slow's
+        // outstanding one when the message joined slow's backlog, so that the backlog's oldest goes to slow)
+        final long beforeRounds = engine.keySharedExamined;
+        final int rounds = 4_000;
+        for (int i = 0; i < rounds; i++)
+        {
+            final int n = MESSAGES + i;
+            final List<Event.Delivery> sent = new ArrayList<>(
+                admin.publish(topicId, Msg.of("key-" + (n % KEYS), "seq", Integer.toString(n))).deliveries());
+            if (sent.isEmpty())
+            {
+                sent.addAll(admin.ack(slow, outstanding).deliveries());
+                assertEquals(1, sent.size(), "round " + i + ": the backlog's oldest goes to slow");
+                outstanding = sent.get(0).id();
+            }
+            else
+            {
+                assertEquals(1, sent.size());
+                assertEquals(fast, sent.get(0).consumerId());
+                driver.session(2).ackOk(fast, sent.get(0).id());
+            }
+            checkOrder(lastSeq, sent.get(0));
+        }
+        final long roundExamined = engine.keySharedExamined - beforeRounds;
+        System.out.printf("key_shared: %d rounds of publish + ack with the backlog: %d pending deliveries examined%n",
+            rounds, roundExamined);
+        assertTrue(roundExamined <= 3L * rounds, rounds + " rounds examined " + roundExamined + " pending deliveries");
     }
 
     private static void checkOrder(final Map<String, Integer> lastSeq, final Event.Delivery d)

@@ -250,22 +250,62 @@ class KeySharedDispatchTest
     }
 
     @Test
-    void ackOfTheSkippedMessageUnderTheCursorMovesTheCursorBack()
+    void ackOfSkippedMessagesTakesThemOutOfThePrefix()
     {
         start();
         final long a = admin.attach("t", "s", KEY_SHARED, 10, SubscriptionOptions.DEFAULTS.maxInFlightPerKey(1));
         final MessageId k1 = publish("k");
         final MessageId k2 = publish("k");
         final MessageId j1 = publish("j");
-        assertEquals(List.of(k1, j1), ids(driver.recorder().drain()));
-        assertSkippedBeforeCursor(k2);
-
-        assertEquals(1, admin.ackOk(a, k2).done(), "a pending message may be acked");
-        assertNull(subscription().scanAfter, "the cursor stood on it: back to the head");
-        checkScanState(engine);
         final MessageId k3 = publish("k");
-        assertSkippedBeforeCursor(k3);
-        assertEquals(List.of(k3), ids(admin.ack(a, k1)), "k2 is gone: k3 is next");
+        assertEquals(List.of(k1, j1), ids(driver.recorder().drain()));
+        assertSkippedBeforeCursor(k2, k3);
+
+        assertEquals(1, admin.ackOk(a, k3).done(), "a pending message may be acked");
+        assertSkippedBeforeCursor(k2);
+        final MessageId k4 = publish("k");
+        assertSkippedBeforeCursor(k2, k4);
+        assertEquals(1, admin.ackOk(a, k2).done());
+        assertSkippedBeforeCursor(k4);
+        assertEquals(1, admin.ackOk(a, k4).done());
+        assertNull(subscription().scanAfter, "the prefix is empty: the cursor is at the head");
+        assertSkippedBeforeCursor();
+
+        final MessageId k5 = publish("k");
+        assertSkippedBeforeCursor(k5);
+        assertEquals(List.of(k5), ids(admin.ack(a, k1)), "k2 to k4 are gone: k5 is next");
+    }
+
+    @Test
+    void redeliveryIntoAFullPrefixKeepsItWithinTheLookahead()
+    {
+        driver = EngineDriver.create(listener ->
+        {
+            engine = new Engine(new EngineConfig().keySharedLookahead(3), listener);
+            return engine;
+        });
+        driver.at(T0);
+        driver.tick();
+        admin = driver.session(1);
+        topicId = admin.newTopic("t", 1);
+        final long a = admin.attach("t", "s", KEY_SHARED, 10,
+            SubscriptionOptions.DEFAULTS.maxInFlightPerKey(1).nackDelayMs(0L));
+        final MessageId k1 = publish("k");
+        final MessageId j1 = publish("j");
+        final MessageId k2 = publish("k");
+        final MessageId j2 = publish("j");
+        final MessageId k3 = publish("k");
+        final MessageId i1 = publish("i");
+        assertEquals(List.of(k1, j1), ids(driver.recorder().drain()), "i1 is beyond the lookahead of 3");
+        assertSkippedBeforeCursor(k2, j2, k3);
+
+        // nacked with no delay: j1 goes back into the pending list ahead of the prefix, which is full: k3 drops out
+        // of it; j1 goes out again at once, and the pass stops at the lookahead
+        assertEquals(List.of(j1), ids(admin.nack(a, j1)));
+        assertSkippedBeforeCursor(k2, j2);
+        assertEquals(List.of(k2), ids(admin.ack(a, k1)), "k3 is examined again: k2 is in flight now");
+        assertSkippedBeforeCursor(j2, k3);
+        assertEquals(List.of(j2, i1), ids(admin.ack(a, j1)), "within reach again: i1");
     }
 
     // ------------------------------------------------------------------------------------------ differential
@@ -325,6 +365,9 @@ class KeySharedDispatchTest
                     owned.merge(s.ring.owner(d.message.keyHash), 1, Integer::sum);
                 }
             }
+            assertTrue(!s.scanStale || s.consumers.isEmpty() || s.pending.head == null,
+                "a stale prefix is re-examined by the pass at the end of the command");
+            assertTrue(s.scanSkipped <= engine.config().keySharedLookahead, "the prefix is within the lookahead");
             int before = 0;
             if (s.scanAfter != null)
             {
@@ -334,7 +377,7 @@ class KeySharedDispatchTest
                     assertNotNull(d, "the cursor is in the pending list");
                     before++;
                     final Consumer owner = s.ring.owner(d.message.keyHash);
-                    assertTrue(!Engine.keySharedEligible(s, d, owner, s.maxInFlightPerKey),
+                    assertTrue(s.scanStale || !Engine.keySharedEligible(s, d, owner, s.maxInFlightPerKey),
                         "delivery of sequence " + d.message.sequence + " before the cursor is eligible");
                     skipped.merge(owner, 1, Integer::sum);
                     if (d == s.scanAfter)
