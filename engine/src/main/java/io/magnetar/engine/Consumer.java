@@ -12,6 +12,13 @@ final class Consumer
     int permits;
     int outstanding;
 
+    // key_shared, derived (not snapshotted, not hashed): pending deliveries of the subscription whose key this
+    // consumer owns on the ring, and how many of those are before the subscription's scan cursor
+    int keySharedPending;
+    int keySharedSkipped;
+    /** key_shared dispatch scratch: prefix deliveries of its keys not yet re-examined in the current pass. */
+    int keySharedRecheck;
+
     /** deliveries bound to this consumer: outstanding ones, and for multicast every copy it owns. */
     Delivery ownedHead;
     Delivery ownedTail;

@@ -114,6 +114,13 @@ public final class Engine implements CommandHandler, Snapshottable
 
     // ---------------------------------------------------------------- per-command scratch
     private final ArrayList<Subscription> dirty = new ArrayList<>();
+    /** work counter (tests): pending key_shared deliveries examined by dispatch since the engine was made. */
+    long keySharedExamined;
+    /**
+     * Tests only: dispatch key_shared by the full rescan from the head of the pending list on every pass (the
+     * algorithm before the scan cursor), the oracle the cursor's outputs are compared with. Never set in production.
+     */
+    boolean keySharedFullRescan;
     private final ArrayList<Consumer> flushList = new ArrayList<>();
     private final int[] idPartitions;
     private final long[] idLedgers;
@@ -764,6 +771,7 @@ public final class Engine implements CommandHandler, Snapshottable
         if (subscription.type == SubscriptionType.KEY_SHARED)
         {
             subscription.ring.rebuild(subscription.consumers);
+            subscription.recountKeySharedOwners();
         }
         markDirty(subscription);
 
@@ -808,6 +816,10 @@ public final class Engine implements CommandHandler, Snapshottable
             error(sessionId, 0, templateId, ErrorCode.INVALID_ARGUMENT,
                 "permits: " + permits + " is outside 1.." + config.maxPermits);
             return;
+        }
+        if (permits > consumer.permits)
+        {
+            consumer.subscription.scanStale = true;   // key_shared: its keys skipped for want of permits may go now
         }
         consumer.permits = permits;
         markDirty(consumer.subscription);
@@ -911,6 +923,7 @@ public final class Engine implements CommandHandler, Snapshottable
         if (subscription.type == SubscriptionType.KEY_SHARED)
         {
             subscription.ring.rebuild(subscription.consumers);
+            subscription.recountKeySharedOwners();
         }
         for (int i = 0; i < consumer.batchSize; i++)
         {
@@ -1104,7 +1117,11 @@ public final class Engine implements CommandHandler, Snapshottable
             final Subscription subscription = subs.get(i);
             final Delivery d = allocateDelivery(subscription, m);
             d.state = Delivery.PENDING;
-            subscription.pending.append(d);
+            subscription.pending.append(d);   // after the key_shared scan cursor: the cursor stays
+            if (subscription.type == SubscriptionType.KEY_SHARED)
+            {
+                countKeySharedPending(subscription, d, 1);
+            }
             markDirty(subscription);
         }
     }
@@ -1358,6 +1375,7 @@ public final class Engine implements CommandHandler, Snapshottable
                 ks.holder = null;
                 releaseKeyStateIfIdle(subscription, ks);
             }
+            subscription.scanStale = true;   // a free permit, a key no longer draining or below maxInFlightPerKey
         }
         markDirty(subscription);
     }
@@ -1403,6 +1421,25 @@ public final class Engine implements CommandHandler, Snapshottable
         else
         {
             subscription.pending.insertBySequence(d);
+            if (subscription.type == SubscriptionType.KEY_SHARED)
+            {
+                countKeySharedPending(subscription, d, 1);
+                final Delivery cursor = subscription.scanAfter;
+                if (cursor != null && d.message.sequence < cursor.message.sequence)
+                {
+                    // it went into the prefix unexamined: count it there, the next pass re-examines the prefix
+                    subscription.ring.owner(d.message.keyHash).keySharedSkipped++;
+                    subscription.scanSkipped++;
+                    subscription.scanStale = true;
+                    if (subscription.scanSkipped > config.keySharedLookahead)
+                    {
+                        // the prefix never reaches past the lookahead: its last delivery goes back behind the cursor
+                        subscription.ring.owner(cursor.message.keyHash).keySharedSkipped--;
+                        subscription.scanSkipped--;
+                        subscription.scanAfter = cursor.prev;
+                    }
+                }
+            }
         }
         markDirty(subscription);
     }
@@ -1426,9 +1463,25 @@ public final class Engine implements CommandHandler, Snapshottable
                     final KeyState ks = subscription.keys.get(d.message.keyHash);
                     ks.delayed--;
                     releaseKeyStateIfIdle(subscription, ks);
+                    subscription.scanStale = true;   // its key may no longer wait for a nacked message
                 }
                 break;
             default:
+                if (subscription.type == SubscriptionType.KEY_SHARED)
+                {
+                    countKeySharedPending(subscription, d, -1);
+                    final Delivery cursor = subscription.scanAfter;
+                    if (cursor != null && d.message.sequence <= cursor.message.sequence)
+                    {
+                        // it leaves the prefix (the rest of which stays as it was)
+                        subscription.ring.owner(d.message.keyHash).keySharedSkipped--;
+                        subscription.scanSkipped--;
+                        if (d == cursor)
+                        {
+                            subscription.scanAfter = d.prev;
+                        }
+                    }
+                }
                 d.list.remove(d);
                 break;
         }
@@ -1494,6 +1547,7 @@ public final class Engine implements CommandHandler, Snapshottable
                     final KeyState ks = subscription.keys.get(d.message.keyHash);
                     ks.delayed--;
                     releaseKeyStateIfIdle(subscription, ks);
+                    subscription.scanStale = true;
                 }
                 makePending(d);
             }
@@ -1570,7 +1624,151 @@ public final class Engine implements CommandHandler, Snapshottable
         }
     }
 
+    /**
+     * One key_shared pass. Semantically it is the pass that examines the pending list from its head, in publish
+     * order, at most {@code keySharedLookahead} deliveries (sent ones included), sending each eligible one to the
+     * owner of its key, until nothing more can be sent. Its cost is not: it skips what cannot send anything.
+     * <ul>
+     * <li><b>The bound</b>: a delivery goes only to the owner of its key, and only while the owner has a free permit.
+     * Sum over consumers of min(free permits, deliveries of its keys still to be examined) bounds what the rest of a
+     * walk can send; the walk stops when it reaches 0.</li>
+     * <li><b>The prefix</b> ({@link Subscription#scanAfter}, {@link Subscription#scanSkipped}): the pending deliveries
+     * before the cursor were examined and found ineligible. Sending only makes deliveries less eligible (fewer free
+     * permits, more outstanding per key, a key held by its owner), so they stay ineligible until an event that can
+     * change that: more permits ({@code Flow}), an outstanding delivery leaving (ack, nack, ack timeout, detach,
+     * dead letter), a delayed delivery leaving its delay or acked, a ring change, a delivery re-entering the pending
+     * list before the cursor. Those mark the prefix stale. A delivery removed from the prefix (acked while
+     * pending) just leaves it. A publish appends after the cursor and leaves the prefix as it is.</li>
+     * </ul>
+     * A pass: (1) if the prefix is stale, re-examine it from the head, sending what is eligible, only while the
+     * bound over the prefix's own deliveries is above 0 (past that point every delivery left in the prefix has an
+     * owner without a free permit: ineligible; the full walk would skip them all). (2) Continue at the cursor with
+     * the whole prefix as it was at the start of the pass counted against the lookahead (the full walk examined it
+     * too), skipping what is ineligible into the prefix, while the bound over the rest is above 0. A publish then
+     * costs the examination of what it added; an ack about the deliveries it lets go.
+     * <p>
+     * The deliveries, their order and their consumers are exactly those of the full walk
+     * ({@link #keySharedFullRescan}, compared command by command in {@code KeySharedDispatchTest}).
+     */
     private void dispatchKeyShared(final Subscription subscription)
+    {
+        if (keySharedFullRescan)
+        {
+            dispatchKeySharedFullRescan(subscription);
+            return;
+        }
+        final ArrayList<Consumer> consumers = subscription.consumers;
+        if (consumers.isEmpty() || subscription.pending.head == null)
+        {
+            return;
+        }
+        final int maxInFlightPerKey = subscription.maxInFlightPerKey;
+        final int prefixAtStart = subscription.scanSkipped;
+
+        // (1) a stale prefix: re-examine it while a consumer with a free permit has deliveries in it
+        if (subscription.scanStale)
+        {
+            subscription.scanStale = false;
+            long possible = 0;
+            for (int i = 0, n = consumers.size(); i < n; i++)
+            {
+                final Consumer c = consumers.get(i);
+                c.keySharedRecheck = c.keySharedSkipped;
+                possible += Math.min(Math.max(0, c.freePermits()), c.keySharedRecheck);
+            }
+            Delivery d = subscription.pending.head;
+            while (d != null && possible > 0)
+            {
+                final Delivery next = d.next;
+                keySharedExamined++;
+                final Consumer owner = subscription.ring.owner(d.message.keyHash);
+                final int ownerBefore = Math.min(Math.max(0, owner.freePermits()), owner.keySharedRecheck);
+                owner.keySharedRecheck--;
+                if (keySharedEligible(subscription, d, owner, maxInFlightPerKey))
+                {
+                    if (d == subscription.scanAfter)
+                    {
+                        subscription.scanAfter = d.prev;
+                    }
+                    subscription.scanSkipped--;
+                    owner.keySharedSkipped--;
+                    owner.keySharedPending--;
+                    deliver(d, owner);
+                }
+                possible -= ownerBefore - Math.min(Math.max(0, owner.freePermits()), owner.keySharedRecheck);
+                d = next;
+            }
+        }
+
+        // (2) on from the cursor
+        long possible = 0;
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            possible += keySharedPossible(consumers.get(i));
+        }
+        final int lookahead = config.keySharedLookahead;
+        int scanned = prefixAtStart;
+        Delivery d = subscription.scanAfter == null ? subscription.pending.head : subscription.scanAfter.next;
+        while (d != null && possible > 0 && scanned < lookahead)
+        {
+            final Delivery next = d.next;
+            scanned++;
+            keySharedExamined++;
+            final Consumer owner = subscription.ring.owner(d.message.keyHash);
+            final int ownerBefore = keySharedPossible(owner);
+            if (keySharedEligible(subscription, d, owner, maxInFlightPerKey))
+            {
+                owner.keySharedPending--;
+                deliver(d, owner);
+            }
+            else
+            {
+                owner.keySharedSkipped++;
+                subscription.scanAfter = d;
+                subscription.scanSkipped++;
+            }
+            possible -= ownerBefore - keySharedPossible(owner);
+            d = next;
+        }
+    }
+
+    /**
+     * How many more deliveries the current key_shared pass can send this consumer: its free permits, at most the
+     * pending deliveries of its keys not yet skipped.
+     */
+    private static int keySharedPossible(final Consumer consumer)
+    {
+        return Math.min(Math.max(0, consumer.freePermits()), consumer.keySharedPending - consumer.keySharedSkipped);
+    }
+
+    static boolean keySharedEligible(
+        final Subscription subscription, final Delivery d, final Consumer owner, final int maxInFlightPerKey)
+    {
+        if (owner.freePermits() <= 0)
+        {
+            return false;
+        }
+        final KeyState ks = subscription.keys.get(d.message.keyHash);
+        if (ks == null)
+        {
+            return true;
+        }
+        if (ks.delayed > 0)
+        {
+            return false;   // a nacked message of this key goes first
+        }
+        if (ks.outstanding > 0 && ks.holder != owner)
+        {
+            return false;   // draining from its previous owner
+        }
+        return maxInFlightPerKey <= 0 || ks.outstanding < maxInFlightPerKey;
+    }
+
+    /**
+     * The key_shared pass before the cursor, kept as the oracle of {@link #dispatchKeyShared} in tests: from the
+     * head every time, while any consumer has a free permit.
+     */
+    private void dispatchKeySharedFullRescan(final Subscription subscription)
     {
         final ArrayList<Consumer> consumers = subscription.consumers;
         if (consumers.isEmpty() || subscription.pending.head == null)
@@ -1582,7 +1780,6 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             free += Math.max(0, consumers.get(i).freePermits());
         }
-
         final int maxInFlightPerKey = subscription.maxInFlightPerKey;
         int scanned = 0;
         Delivery d = subscription.pending.head;
@@ -1590,34 +1787,27 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             final Delivery next = d.next;
             scanned++;
-            final int keyHash = d.message.keyHash;
-            final Consumer owner = subscription.ring.owner(keyHash);
-            boolean eligible = owner.freePermits() > 0;
-            if (eligible)
+            keySharedExamined++;
+            final Consumer owner = subscription.ring.owner(d.message.keyHash);
+            if (keySharedEligible(subscription, d, owner, maxInFlightPerKey))
             {
-                final KeyState ks = subscription.keys.get(keyHash);
-                if (ks != null)
-                {
-                    if (ks.delayed > 0)
-                    {
-                        eligible = false;   // a nacked message of this key goes first
-                    }
-                    else if (ks.outstanding > 0 && ks.holder != owner)
-                    {
-                        eligible = false;   // draining from its previous owner
-                    }
-                    else if (maxInFlightPerKey > 0 && ks.outstanding >= maxInFlightPerKey)
-                    {
-                        eligible = false;
-                    }
-                }
-            }
-            if (eligible)
-            {
+                owner.keySharedPending--;
                 deliver(d, owner);
                 free--;
             }
             d = next;
+        }
+    }
+
+    /**
+     * key_shared: a delivery entered (+1) or left (-1) the pending list; count it for the owner of its key.
+     */
+    private static void countKeySharedPending(final Subscription subscription, final Delivery d, final int delta)
+    {
+        final Consumer owner = subscription.ring.owner(d.message.keyHash);
+        if (owner != null)
+        {
+            owner.keySharedPending += delta;
         }
     }
 
@@ -2115,6 +2305,11 @@ public final class Engine implements CommandHandler, Snapshottable
     List<Topic> snapshotTopics()
     {
         return topics;
+    }
+
+    EngineConfig config()
+    {
+        return config;
     }
 
     List<Subscription> snapshotSubscriptions()

@@ -625,6 +625,7 @@ final class EngineSnapshotLoader implements SnapshotSink
                 continue;
             }
             s.ring.rebuild(s.consumers);
+            s.recountKeySharedOwners();   // derived: the scan cursor starts at the head
             for (Delivery d = s.outstanding.head; d != null; d = d.next)
             {
                 final KeyState ks = keyState(s, d.message.keyHash);

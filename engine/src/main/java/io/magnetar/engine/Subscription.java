@@ -33,6 +33,17 @@ final class Subscription
 
     int roundRobin;
     boolean dirty;
+
+    // key_shared dispatch scan cursor: derived state (not snapshotted, not in the state hash; at the head after a
+    // load). The prefix = the first scanSkipped pending deliveries, up to and including scanAfter (null: empty prefix,
+    // the cursor is at the head): each was examined by a dispatch pass and found ineligible. Invariant between
+    // commands: unless scanStale, every delivery of the prefix is ineligible in the current state. Events that can
+    // make one eligible set scanStale; each consumer's keySharedSkipped counts the prefix deliveries of its keys.
+    // See Engine.dispatchKeyShared.
+    Delivery scanAfter;
+    int scanSkipped;
+    boolean scanStale;
+
     // part of the state (snapshotted, hashed): SPEC's per-subscription stats
     long redeliveries;
     long deadLettered;
@@ -74,6 +85,37 @@ final class Subscription
         delivered = 0;
         acked = 0;
         nacked = 0;
+    }
+
+    /**
+     * key_shared, after the ring changed (or a load): recount every consumer's pending deliveries and prefix
+     * deliveries (owners changed), and mark the prefix stale. O(pending): one ring lookup per pending delivery.
+     */
+    void recountKeySharedOwners()
+    {
+        for (int i = 0, n = consumers.size(); i < n; i++)
+        {
+            final Consumer c = consumers.get(i);
+            c.keySharedPending = 0;
+            c.keySharedSkipped = 0;
+        }
+        scanStale = true;
+        if (consumers.isEmpty())
+        {
+            scanAfter = null;
+            scanSkipped = 0;
+            return;
+        }
+        int position = 0;
+        for (Delivery d = pending.head; d != null; d = d.next)
+        {
+            final Consumer owner = ring.owner(d.message.keyHash);
+            owner.keySharedPending++;
+            if (position++ < scanSkipped)
+            {
+                owner.keySharedSkipped++;
+            }
+        }
     }
 
     long nextDueMs()
