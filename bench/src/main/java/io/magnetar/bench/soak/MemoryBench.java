@@ -15,9 +15,8 @@ import org.openjdk.jol.info.GraphLayout;
  * A fresh {@link Engine} (no pipeline, no journal: the journal is on disk and in the page cache, not on the heap) gets a
  * topic of 8 partitions, one shared subscription and one consumer, then N messages of the benchmarks' shape (17-byte
  * key, one attribute {@code body} with a 62-byte value, {@link SoakMessages}: 83 key and attribute bytes) in publish
- * batches of 1,000. Heap used is taken
- * after several full GCs ({@code System.gc()}, G1's full collection; the figure is the minimum of 5 GCs) before and
- * after the fill; the difference over N is the cost per message. Two states: {@code pending} (the consumer has 1
+ * batches of 1,000. Heap used is taken after several full GCs ({@code System.gc()}, G1's full collection; the figure
+ * is the minimum of 5 GCs) before and after the fill; the difference over N is the cost per message. Two states: {@code pending} (the consumer has 1
  * permit, so all but one message wait in the subscription's pending list) and {@code in-flight} (the consumer's
  * window holds them all: every message is delivered and not yet acked, OUTSTANDING with its ack deadline).
  * <p>
