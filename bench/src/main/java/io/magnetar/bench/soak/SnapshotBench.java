@@ -1,6 +1,8 @@
 package io.magnetar.bench.soak;
 
 import java.io.IOException;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -191,6 +193,7 @@ public final class SnapshotBench
         final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, live + tail)).conclude(),
             egress2);
         final Pipeline second = new Pipeline(context(dir, restarted, egress2, EventListener.MUTED));
+        final CpuClock cpu = new CpuClock();
         final long start = System.nanoTime();
         try
         {
@@ -198,8 +201,9 @@ public final class SnapshotBench
             final double ms = (System.nanoTime() - start) / 1e6;
             final SnapshotInfo snapshot = second.recoveredSnapshot();
             System.out.printf(Locale.ROOT, "recovery (Pipeline.start) with %,d live messages: %.0f ms = snapshot of %,d " +
-                "messages (%,d bytes) + %,d journal entries (%,d journaled after the snapshot)%n",
-                liveAtStop, ms, snapshot.liveMessages(), snapshot.bytes(), second.replayResult().entries(), tailEntries);
+                "messages (%,d bytes) + %,d journal entries (%,d journaled after the snapshot); %s%n",
+                liveAtStop, ms, snapshot.liveMessages(), snapshot.bytes(), second.replayResult().entries(), tailEntries,
+                cpu);
         }
         finally
         {
@@ -211,6 +215,8 @@ public final class SnapshotBench
         try (Journal journal = new Journal(dir.toFile(), Durability.ASYNC))
         {
             final long stopAt = restartIndex(journal);
+            System.gc();
+            final CpuClock replayCpu = new CpuClock();
             final long replayStart = System.nanoTime();
             final long[] entries = {0};
             journal.replay((sessionId, timestampMs, buffer, offset, length, index) ->
@@ -221,8 +227,8 @@ public final class SnapshotBench
                     replayed.onCommand(sessionId, timestampMs, buffer, offset, length);
                 }
             });
-            System.out.printf(Locale.ROOT, "for comparison, replaying the whole journal (%,d entries) takes %.0f ms%n",
-                entries[0], (System.nanoTime() - replayStart) / 1e6);
+            System.out.printf(Locale.ROOT, "for comparison, replaying the whole journal (%,d entries) takes %.0f ms; %s%n",
+                entries[0], (System.nanoTime() - replayStart) / 1e6, replayCpu);
         }
         if (replayed.stateHash() != liveHash)
         {
@@ -360,6 +366,40 @@ public final class SnapshotBench
                 throw new IllegalStateException("pipeline did not catch up", pipeline.failure());
             }
             Thread.sleep(1);
+        }
+    }
+
+    /**
+     * CPU spent since construction, for figures taken on a shared machine: this thread's (the recovering one), the
+     * whole process's (with GC and JIT threads), and the GC's pause time.
+     */
+    static final class CpuClock
+    {
+        private final long threadNs = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        private final long processNs = processCpuNs();
+        private final long gcMs = gcMs();
+
+        public String toString()
+        {
+            return String.format(Locale.ROOT, "CPU: this thread %.0f ms, process %.0f ms, GC %d ms",
+                (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadNs) / 1e6,
+                (processCpuNs() - processNs) / 1e6, gcMs() - gcMs);
+        }
+
+        private static long processCpuNs()
+        {
+            return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os ?
+                os.getProcessCpuTime() : -1;
+        }
+
+        private static long gcMs()
+        {
+            long total = 0;
+            for (final GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans())
+            {
+                total += Math.max(0, gc.getCollectionTime());
+            }
+            return total;
         }
     }
 
