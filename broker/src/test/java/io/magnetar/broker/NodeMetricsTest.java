@@ -69,15 +69,19 @@ class NodeMetricsTest
 
     private MagnetarNode launch()
     {
-        return MagnetarNode.launch(new NodeConfig()
+        return MagnetarNode.launch(config().ringSize(1024));
+    }
+
+    private NodeConfig config()
+    {
+        return new NodeConfig()
             .dataDir(dataDir)
             .durability(Durability.ASYNC)
             .aeronDir(aeronDir)
             .ipcChannel("aeron:ipc")
             .udpChannel(null)
             .set(NodeConfig.Option.IPC_TERM_LENGTH, "1m")
-            .ringSize(1024)
-            .httpPort(0));
+            .httpPort(0);
     }
 
     private PrometheusText scrape(final RestCalls rest)
@@ -101,16 +105,9 @@ class NodeMetricsTest
     @Test
     void snapshotOptionsReachThePipeline() throws IOException
     {
-        node = MagnetarNode.launch(new NodeConfig()
-            .dataDir(dataDir)
-            .durability(Durability.ASYNC)
-            .aeronDir(aeronDir)
-            .ipcChannel("aeron:ipc")
-            .udpChannel(null)
-            .set(NodeConfig.Option.IPC_TERM_LENGTH, "1m")
+        node = MagnetarNode.launch(config()
             .set(NodeConfig.Option.SNAPSHOT_INTERVAL_ENTRIES, "20")
-            .set(NodeConfig.Option.SNAPSHOTS_RETAINED, "1")
-            .httpPort(0));
+            .set(NodeConfig.Option.SNAPSHOTS_RETAINED, "1"));
         final RestCalls rest = new RestCalls("127.0.0.1", node.httpPort());
         assertEquals(0.0, scrape(rest).value("magnetar_snapshots_total"));
 

@@ -582,6 +582,14 @@ public final class IngressAgent implements Agent
         }
 
         final int result = text.commandError(session, 0, ErrorCode.INVALID_ARGUMENT, templateId);
+        afterAnswer(session, result);
+    }
+
+    /**
+     * After an answer to a session: note the send (and count a queued one), or raise the fault it hit.
+     */
+    private void afterAnswer(final Session session, final int result)
+    {
         if (Session.SENT == result || Session.QUEUED == result)
         {
             session.lastSentMs = nowMs;
@@ -614,18 +622,7 @@ public final class IngressAgent implements Agent
             buffer.getLong(offset + HEADER_LENGTH, LITTLE_ENDIAN) : 0;
         final int result = responder.text(sequencer.journalSpaceMessage())
             .commandError(session, correlationId, ErrorCode.UNAVAILABLE, templateId);
-        if (Session.SENT == result || Session.QUEUED == result)
-        {
-            session.lastSentMs = nowMs;
-            if (Session.QUEUED == result)
-            {
-                counters.responsesQueued.incrementRelease();
-            }
-        }
-        else
-        {
-            raiseFault(session, result);
-        }
+        afterAnswer(session, result);
     }
 
     private void raiseFault(final Session session, final int sendResult)
