@@ -220,6 +220,64 @@ class CodecRoundTripTest
             "unknown -1 -1"), recorder.events);
     }
 
+    /**
+     * A version-0 broker's TopicDescription has no traffic counters (its root block and group entries are shorter):
+     * the client decodes the rest exactly and reads every counter as 0.
+     */
+    @Test
+    void aVersion0TopicDescriptionReadsItsCountersAsZero()
+    {
+        final ExpandableArrayBuffer v1 = new ExpandableArrayBuffer(512);
+        final TopicDescriptionEncoder description = new TopicDescriptionEncoder()
+            .wrapAndApplyHeader(v1, 0, new MessageHeaderEncoder()).correlationId(5).topicId(3).partitions(4)
+            .published(100).delivered(90).acked(80).nacked(7).redelivered(6).deadLettered(1);
+        description.subscriptionsCount(1).next()
+            .subscriptionType(io.magnetar.codecs.SubscriptionType.KEY_SHARED).backlog(10).inFlight(2).consumers(1)
+            .redeliveries(6).deadLettered(1).ackTimeoutMs(60_000).nackDelayMs(1000).maxDeliveries(3)
+            .maxInFlightPerKey(2).delivered(90).acked(80).nacked(7).name("billing");
+        description.topicName("orders");
+
+        // the same frame as a version-0 peer writes it: root without the six topic counters (6 x int64), entries
+        // without the three subscription counters (3 x int64), everything else byte for byte
+        final int header = MessageHeaderEncoder.ENCODED_LENGTH;
+        final int rootV1 = TopicDescriptionEncoder.BLOCK_LENGTH;
+        final int rootV0 = rootV1 - 6 * Long.BYTES;
+        final int entryV1 = TopicDescriptionEncoder.SubscriptionsEncoder.sbeBlockLength();
+        final int entryV0 = entryV1 - 3 * Long.BYTES;
+        final ExpandableArrayBuffer v0 = new ExpandableArrayBuffer(512);
+        int in = 0;
+        int out = 0;
+        new MessageHeaderEncoder().wrap(v0, 0).blockLength(rootV0).templateId(TopicDescriptionEncoder.TEMPLATE_ID)
+            .schemaId(TopicDescriptionEncoder.SCHEMA_ID).version(0);
+        in += header;
+        out += header;
+        v0.putBytes(out, v1, in, rootV0);
+        in += rootV1;
+        out += rootV0;
+        v0.putShort(out, (short)entryV0, java.nio.ByteOrder.LITTLE_ENDIAN);
+        v0.putShort(out + 2, (short)1, java.nio.ByteOrder.LITTLE_ENDIAN);
+        in += 4;
+        out += 4;
+        v0.putBytes(out, v1, in, entryV0);
+        in += entryV1;
+        out += entryV0;
+        final int varData = header + description.encodedLength() - in; // the subscription's name, the topic's name
+        v0.putBytes(out, v1, in, varData);
+        final int v0Length = out + varData;
+
+        final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder().wrap(v0, 0);
+        assertEquals(0, headerDecoder.version());
+        final TopicDescriptionDecoder decoder = new TopicDescriptionDecoder()
+            .wrap(v0, header, headerDecoder.blockLength(), headerDecoder.version());
+        assertEquals(
+            "TopicStats[name=orders, topicId=3, partitions=4, subscriptions=[SubscriptionStats[name=billing, " +
+            "type=KEY_SHARED, backlog=10, inFlight=2, consumers=1, redeliveries=6, deadLettered=1, ackTimeoutMs=60000, " +
+            "nackDelayMs=1000, maxDeliveries=3, maxInFlightPerKey=2, delivered=0, acked=0, nacked=0]], " +
+            "published=0, delivered=0, acked=0, nacked=0, redelivered=0, deadLettered=0]",
+            decodeStats(decoder).toString());
+        assertEquals(v0Length, header + decoder.encodedLength(), "the whole version-0 frame was read, nothing more");
+    }
+
     private static TopicStats decodeStats(final TopicDescriptionDecoder decoder)
     {
         final CompletableFuture<TopicStats> result = new CompletableFuture<>();
