@@ -33,6 +33,8 @@ final class RandomRun
     static final String[] ATTRIBUTE_VALUES = {"", "x", "s3://bucket/object-17", "ünï", "0123456789"};
     static final int KEYS = 8;
     static final int TRACE_LENGTH = 40;
+    /** every this many steps (and after the drain) every live topic is described: stats and traffic counters. */
+    static final int COUNTER_CHECK_EVERY = 100;
     /**
      * Whether nacks may name pending (never or not currently sent) deliveries: ENGINE.md says they become
      * DELAYED; {@code -Dmagnetar.nackPending=false} leaves that case out (to look past a failure there).
@@ -128,9 +130,14 @@ final class RandomRun
                 model.where = "seed " + seed + " step " + step;
                 randomStep();
                 settleAndCheck();
+                if (step % COUNTER_CHECK_EVERY == COUNTER_CHECK_EVERY - 1)
+                {
+                    describeAll();
+                }
             }
             phase = "drain";
             drain();
+            describeAll();
             phase = "replay";
             checkReplay();
             return null;
@@ -354,6 +361,18 @@ final class RandomRun
         final Events events = driver.session(1).describeTopic(name);
         record("DescribeTopic(" + name + ")", events);
         model.onDescribeTopic(1, name, events);
+    }
+
+    /**
+     * DescribeTopic of every live topic: the model checks the stats and the traffic counters against what it
+     * counted from the commands and the engine's events.
+     */
+    void describeAll()
+    {
+        for (final ReferenceModel.TopicM t : model.liveTopics())
+        {
+            describeTopic(t.name);
+        }
     }
 
     void publish()

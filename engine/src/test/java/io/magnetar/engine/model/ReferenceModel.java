@@ -43,6 +43,15 @@ import io.magnetar.engine.fixture.SubscriptionOptions;
  * refusals, INVALID_ARGUMENT for over-limit messages (whole batch refused) and malformed frames, ConsumerClosed on
  * deletions, TopicDescription stats and TopicList; any event it cannot account for is a violation.
  * <p>
+ * Traffic counters (TopicDescription, see EngineCountersTest for the definitions) are derived by the model, never
+ * read from the engine: per topic published (accepted publishes, incl. to topics without subscriptions, plus every
+ * dead-letter copy stored into a .dlq topic), delivered (every Delivery event, each multicast copy and each
+ * redelivery), redelivered (Delivery events with deliveryCount &gt; 1), acked / nacked (ids the model says changed
+ * state; a nack that dead-letters counts too), deadLettered (dead letters the model performed, by the source
+ * topic); per subscription delivered / acked / nacked, for every subscription type. All are zeroed on NodeStarted
+ * and compared exactly on every DescribeTopic (RandomRun describes every live topic every
+ * {@link RandomRun#COUNTER_CHECK_EVERY} steps and after the drain).
+ * <p>
  * After every step {@link #checkAfterStep} compares the engine's live message count and bytes with the model's
  * (exactly: a message is live while any subscription that existed at its publish has not completed it, counting a
  * multicast message waiting for its first consumer and one copy per consumer it was assigned to; a copy completes on
@@ -100,6 +109,13 @@ public final class ReferenceModel
         final Set<MessageId> issued = new HashSet<>();
         final Map<Integer, long[]> lastId = new HashMap<>();
         final ArrayDeque<MessageId> recentIds = new ArrayDeque<>();
+        /** traffic counters derived by the model (this run, since the last NodeStarted). */
+        long cPublished;
+        long cDelivered;
+        long cAcked;
+        long cNacked;
+        long cRedelivered;
+        long cDeadLettered;
 
         TopicM(final String name, final int partitions, final boolean engineCreated)
         {
@@ -167,6 +183,10 @@ public final class ReferenceModel
         final int maxInFlightPerKey;
         boolean deleted;
         long deadLettered;
+        /** traffic counters derived by the model (this run, since the last NodeStarted). */
+        long cDelivered;
+        long cAcked;
+        long cNacked;
         final LinkedHashMap<Long, ConsumerM> consumers = new LinkedHashMap<>();
         /** shared / key_shared: the incomplete delivery of each message, in publish order. */
         final LinkedHashMap<MsgM, DeliveryM> deliveries = new LinkedHashMap<>();
@@ -292,6 +312,7 @@ public final class ReferenceModel
     final Map<SubscriptionType, Long> deliveriesByType = new java.util.EnumMap<>(SubscriptionType.class);
     final Map<ErrorCode, Long> errorsSeen = new java.util.EnumMap<>(ErrorCode.class);
     long redeliveriesSeen;
+    long countersChecked;
 
     public ReferenceModel(
         final long defaultAckTimeoutMs,
@@ -632,7 +653,15 @@ public final class ReferenceModel
                 check(stats.deadLettered() == s.deadLettered,
                     "deadLettered of " + s + ": model " + s.deadLettered + ", engine " + stats);
             }
+            check(stats.delivered() == s.cDelivered && stats.acked() == s.cAcked && stats.nacked() == s.cNacked,
+                "counters delivered/acked/nacked of " + s + ": model " + s.cDelivered + "/" + s.cAcked + "/" +
+                    s.cNacked + ", engine " + stats.delivered() + "/" + stats.acked() + "/" + stats.nacked());
         }
+        final Event.TopicCounters want = new Event.TopicCounters(t.cPublished, t.cDelivered, t.cAcked, t.cNacked,
+            t.cRedelivered, t.cDeadLettered);
+        check(want.equals(d.counters()), "traffic counters of " + t + ": model " + want + ", engine " +
+            d.counters());
+        countersChecked++;
         processEvents(events, answer);
     }
 
@@ -815,6 +844,15 @@ public final class ReferenceModel
 
     public void onNodeStarted(final Events events)
     {
+        // traffic counters count one run of the node (EngineCountersTest)
+        for (final TopicM t : topics.values())
+        {
+            t.cPublished = t.cDelivered = t.cAcked = t.cNacked = t.cRedelivered = t.cDeadLettered = 0;
+            for (final SubM s : t.subs.values())
+            {
+                s.cDelivered = s.cAcked = s.cNacked = 0;
+            }
+        }
         final Map<Long, Long> closable = new HashMap<>();
         for (final ConsumerM c : new ArrayList<>(consumers.values()))
         {
@@ -944,6 +982,7 @@ public final class ReferenceModel
             checkNewId(t, id);
             final MsgM m = new MsgM(t, id, msg.key(), msg.attributes(), nowMs);
             store(t, m);
+            t.cPublished++;
         }
         processEvents(events, answer);
     }
@@ -1082,6 +1121,8 @@ public final class ReferenceModel
             else
             {
                 complete(d, Outcome.ACKED);
+                d.sub.cAcked++;
+                d.sub.topic.cAcked++;
                 done++;
             }
         }
@@ -1125,6 +1166,8 @@ public final class ReferenceModel
             {
                 release(d, State.PENDING);
                 done++;
+                d.sub.cNacked++;
+                d.sub.topic.cNacked++;
                 if (!deadLetterIfSpent(d))
                 {
                     delay(d);
@@ -1230,6 +1273,7 @@ public final class ReferenceModel
         {
             complete(d, Outcome.DEAD_LETTERED);
             d.sub.deadLettered++;
+            d.sub.topic.cDeadLettered++;
             republishToDeadLetterTopic(d);
             return true;
         }
@@ -1245,6 +1289,7 @@ public final class ReferenceModel
             t = new TopicM(name, 1, true);
             topics.put(name, t);
         }
+        t.cPublished++;   // the dead-letter copy is stored into the .dlq topic, with or without subscriptions
         if (!t.hasSubscriptions())
         {
             return;
@@ -1331,6 +1376,12 @@ public final class ReferenceModel
         d.blocking = false;
         c.outstanding.add(d);
         outstandingAll.add(d);
+        s.cDelivered++;
+        t.cDelivered++;
+        if (e.deliveryCount() > 1)
+        {
+            t.cRedelivered++;
+        }
         deliveriesSeen++;
         deliveriesByType.merge(s.type, 1L, Long::sum);
         if (d.sends > 1)
@@ -1577,7 +1628,7 @@ public final class ReferenceModel
     String summary()
     {
         return "deliveries " + deliveriesSeen + " " + deliveriesByType + " (redeliveries " + redeliveriesSeen +
-            "), outcomes " + outcomes + ", expected errors " + errorsSeen + ", topics " + topics.size();
+            "), outcomes " + outcomes + ", counter checks " + countersChecked + ", expected errors " + errorsSeen + ", topics " + topics.size();
     }
 
 }
