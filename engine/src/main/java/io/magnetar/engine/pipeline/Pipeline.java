@@ -198,7 +198,7 @@ public final class Pipeline implements AutoCloseable
                     null == recovered.snapshot() ? -1 : recovered.snapshot().journalIndex(),
                     null == recovered.snapshot() ? 0 : recovered.snapshot().bytes());
                 sequencer.snapshots(true, ctx.snapshotIntervalEntries(), ctx.snapshotIntervalBytes(),
-                    ctx.snapshotIntervalMs(), snapshotter::lastSnapshotBytes);
+                    ctx.snapshotIntervalMs(), snapshotter::lastSnapshotBytes, snapshotter::isFinishing);
             }
 
             if (null != spaceProbe)
@@ -397,11 +397,12 @@ public final class Pipeline implements AutoCloseable
     }
 
     /**
-     * @return snapshot markers skipped because the previous snapshot was still being made durable (any thread).
+     * @return snapshot markers for which the engine waited for the previous snapshot to be made durable, because the
+     * journal had grown two snapshot intervals while it was (any thread).
      */
-    public long snapshotsSkipped()
+    public long snapshotsWaited()
     {
-        return null == snapshotter ? 0 : snapshotter.skipped();
+        return null == snapshotter ? 0 : snapshotter.waited();
     }
 
     /**

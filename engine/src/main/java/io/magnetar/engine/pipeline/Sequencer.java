@@ -21,6 +21,7 @@ import org.agrona.concurrent.EpochClock;
 
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
@@ -93,6 +94,7 @@ public final class Sequencer
     private long snapshotIntervalBytes;
     private long snapshotIntervalMs;
     private LongSupplier lastSnapshotBytes = () -> 0;
+    private BooleanSupplier snapshotInProgress = () -> false;
     private long entriesSinceSnapshot;
     private long bytesSinceSnapshot;
     private long lastSnapshotMs;
@@ -353,8 +355,12 @@ public final class Sequencer
 
     private int snapshot()
     {
-        if (!snapshotsEnabled || appliedSequence.get() < snapshotSequence)
+        if (!snapshotsEnabled || appliedSequence.get() < snapshotSequence ||
+            snapshotInProgress.getAsBoolean() && !snapshotOverdue())
         {
+            // one at a time: the marker waits until the last snapshot is on disk, then goes at once if due; unless the
+            // journal has grown two intervals meanwhile: then the marker goes and the engine waits for the disk
+            // (back-pressure, so the journal stays bounded however fast it is written)
             return 0;
         }
 
@@ -401,6 +407,13 @@ public final class Sequencer
         snapshotMarkers++;
 
         return 1;
+    }
+
+    private boolean snapshotOverdue()
+    {
+        return snapshotIntervalEntries > 0 && entriesSinceSnapshot >= 2 * snapshotIntervalEntries ||
+            snapshotIntervalBytes > 0 && bytesSinceSnapshot >= 2 * Math.max(snapshotIntervalBytes,
+            lastSnapshotBytes.getAsLong());
     }
 
     private int tick()
@@ -503,8 +516,10 @@ public final class Sequencer
         final long intervalEntries,
         final long intervalBytes,
         final long intervalMs,
-        final LongSupplier lastSnapshotBytes)
+        final LongSupplier lastSnapshotBytes,
+        final BooleanSupplier snapshotInProgress)
     {
+        this.snapshotInProgress = snapshotInProgress;
         this.snapshotsEnabled = enabled;
         this.snapshotIntervalEntries = intervalEntries;
         this.snapshotIntervalBytes = intervalBytes;

@@ -32,8 +32,9 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * before the first deletion). Keeping two snapshots and the journal from the older one means recovery can fall back
  * to the older one if the newer is damaged (and, before there are two, to the whole journal).
  * <p>
- * One snapshot is in progress at a time: a marker applied while the previous snapshot is still being finished is
- * skipped (counted in {@link #skipped()}); the next marker takes one. A crash while finishing leaves a
+ * One snapshot is in progress at a time: the sequencer holds the next marker back while {@link #isFinishing()},
+ * unless the journal has grown two intervals meanwhile; a marker that finds one still in progress waits for it
+ * (counted in {@link #waited()}): the engine then stalls for the disk, which keeps the journal bounded. A crash while finishing leaves a
  * {@code .snap.tmp} that recovery deletes.
  * <p>
  * A failed snapshot is logged and counted, not fatal: the journal is intact and nothing is deleted; the next marker
@@ -60,6 +61,8 @@ final class Snapshotter
 
     // written by the finisher, read by the applying thread once the finish is done
     private volatile long lastIndex = -1;
+    // set by the applying thread when it hands a snapshot over, cleared by the finisher when done: read by the sequencer
+    private volatile boolean finishingFlag;
 
     // any thread
     private volatile long snapshots;
@@ -70,7 +73,7 @@ final class Snapshotter
     private volatile long maxSnapshotNs;
     private volatile long lastFinishNs;
     private volatile long deletedCycles;
-    private volatile long skipped;
+    private volatile long waited;
 
     Snapshotter(
         final Snapshottable snapshottable,
@@ -168,14 +171,16 @@ final class Snapshotter
      */
     boolean take(final long journalIndex, final long timestampMs)
     {
+        final long startNs = System.nanoTime(); // the engine's stall: waiting for the previous one included
         if (null != finishing)
         {
             if (!finishing.isDone())
             {
-                skipped++;
-                LOG.log(System.Logger.Level.DEBUG, () -> "snapshot at journal index 0x" +
-                    Long.toHexString(journalIndex) + " skipped: the previous one is still being written");
-                return false;
+                // the sequencer let this marker go although the last snapshot is still being made durable: the
+                // journal grew two intervals meanwhile, so wait for the disk here (back-pressure) rather than let the
+                // journal grow further
+                waited++;
+                awaitFinished();
             }
             finishing = null;
         }
@@ -205,7 +210,6 @@ final class Snapshotter
             }
         }
 
-        final long startNs = System.nanoTime();
         final SnapshotWriter writer;
         try
         {
@@ -233,15 +237,36 @@ final class Snapshotter
 
         try
         {
-            finishing = finisher.submit(() -> finish(writer, journalIndex, stallNs));
+            finishingFlag = true;
+            finishing = finisher.submit(() ->
+            {
+                try
+                {
+                    finish(writer, journalIndex, stallNs);
+                }
+                finally
+                {
+                    finishingFlag = false;
+                }
+            });
         }
         catch (final RuntimeException ex) // rejected: closing
         {
+            finishingFlag = false;
             writer.close();
             failed(journalIndex, ex);
             return false;
         }
         return true;
+    }
+
+    /**
+     * @return true while a snapshot is being made durable in the background (any thread): the sequencer holds the
+     * next marker back until it is done (unless the journal grew two intervals meanwhile).
+     */
+    boolean isFinishing()
+    {
+        return finishingFlag;
     }
 
     /**
@@ -403,11 +428,12 @@ final class Snapshotter
     }
 
     /**
-     * @return markers skipped because the previous snapshot was still being finished.
+     * @return markers for which the engine waited for the previous snapshot to be made durable (the journal had grown
+     * two intervals while it was).
      */
-    long skipped()
+    long waited()
     {
-        return skipped;
+        return waited;
     }
 
     /**
