@@ -268,11 +268,7 @@ public final class Consumer implements AutoCloseable
     {
         Objects.requireNonNull(message, "message");
         checkOpen();
-        if (!offerAck(ACK, message.partition(), message.ledger(), message.entry()))
-        {
-            acks.offer(message.id());
-            ackOverflows.incrementAndGet();
-        }
+        sendAck(ACK, message.partition(), message.ledger(), message.entry());
     }
 
     /**
@@ -282,11 +278,7 @@ public final class Consumer implements AutoCloseable
     {
         Objects.requireNonNull(id, "id");
         checkOpen();
-        if (!offerAck(ACK, id.partition(), id.ledger(), id.entry()))
-        {
-            acks.offer(id);
-            ackOverflows.incrementAndGet();
-        }
+        sendAck(ACK, id.partition(), id.ledger(), id.entry());
     }
 
     /**
@@ -296,11 +288,7 @@ public final class Consumer implements AutoCloseable
     {
         Objects.requireNonNull(message, "message");
         checkOpen();
-        if (!offerAck(NACK, message.partition(), message.ledger(), message.entry()))
-        {
-            nacks.offer(message.id());
-            ackOverflows.incrementAndGet();
-        }
+        sendAck(NACK, message.partition(), message.ledger(), message.entry());
     }
 
     /**
@@ -310,16 +298,25 @@ public final class Consumer implements AutoCloseable
     {
         Objects.requireNonNull(id, "id");
         checkOpen();
-        if (!offerAck(NACK, id.partition(), id.ledger(), id.entry()))
-        {
-            nacks.offer(id);
-            ackOverflows.incrementAndGet();
-        }
+        sendAck(NACK, id.partition(), id.ledger(), id.entry());
     }
 
     /**
      * @return false if the ring is full (the agent is behind): the caller queues an object instead.
      */
+    /**
+     * Hand an ack or nack to the agent: through the ring as primitives, or, if the ring is full (the agent is
+     * behind), as an object on the overflow queue, so none is lost.
+     */
+    private void sendAck(final int type, final int partition, final long ledger, final long entry)
+    {
+        if (!offerAck(type, partition, ledger, entry))
+        {
+            (ACK == type ? acks : nacks).offer(new MessageId(partition, ledger, entry));
+            ackOverflows.incrementAndGet();
+        }
+    }
+
     private boolean offerAck(final int type, final int partition, final long ledger, final long entry)
     {
         final int index = ackRing.tryClaim(type, ACK_RECORD_LENGTH);
