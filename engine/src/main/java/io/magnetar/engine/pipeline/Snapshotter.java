@@ -55,14 +55,13 @@ final class Snapshotter
     // applying thread only (read by close after joining it)
     private long appliedIndex = -1;
     private long appliedTimestampMs;
-    private Future<?> finishing;
     private JournalSpaceProbe spaceProbe;
     private long minFreeBytes;
 
     // written by the finisher, read by the applying thread once the finish is done
     private volatile long lastIndex = -1;
-    // set by the applying thread when it hands a snapshot over, cleared by the finisher when done: read by the sequencer
-    private volatile boolean finishingFlag;
+    // the snapshot handed to the finisher: written by the applying thread, also read by the sequencer (isFinishing)
+    private volatile Future<?> finishing;
 
     // any thread
     private volatile long snapshots;
@@ -237,22 +236,10 @@ final class Snapshotter
 
         try
         {
-            finishingFlag = true;
-            finishing = finisher.submit(() ->
-            {
-                try
-                {
-                    finish(writer, journalIndex, stallNs);
-                }
-                finally
-                {
-                    finishingFlag = false;
-                }
-            });
+            finishing = finisher.submit(() -> finish(writer, journalIndex, stallNs));
         }
         catch (final RuntimeException ex) // rejected: closing
         {
-            finishingFlag = false;
             writer.close();
             failed(journalIndex, ex);
             return false;
@@ -266,7 +253,8 @@ final class Snapshotter
      */
     boolean isFinishing()
     {
-        return finishingFlag;
+        final Future<?> inProgress = finishing;
+        return null != inProgress && !inProgress.isDone();
     }
 
     /**
