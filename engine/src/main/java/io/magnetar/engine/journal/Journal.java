@@ -544,7 +544,14 @@ public final class Journal implements AutoCloseable
         cuts.add(new JournalCuts.Cut(fromIndex, resumeIndex), String.format(
             "%s at %s: %s; %d record(s) from index 0x%x in %s void, copies in %s", damage.status(), Instant.now(),
             damage.detail(), dropped, fromIndex, cycleFile, dir.toPath().relativize(quarantine)));
-        JournalCuts.forceDirectory(quarantine);
+        try
+        {
+            FileSync.forceDirectory(quarantine);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot force the quarantine directory " + quarantine, ex);
+        }
 
         return new Cut(fromIndex, resumeIndex, cycleFile, dropped, quarantine);
     }

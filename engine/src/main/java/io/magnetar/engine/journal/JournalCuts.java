@@ -164,7 +164,7 @@ public final class JournalCuts
             {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
-            forceDirectory(file.getParent());
+            FileSync.forceDirectory(file.getParent());
         }
         catch (final IOException ex)
         {
@@ -172,17 +172,5 @@ public final class JournalCuts
         }
         cuts.add(cut);
         lines.add(line);
-    }
-
-    static void forceDirectory(final Path dir)
-    {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ))
-        {
-            channel.force(true);
-        }
-        catch (final IOException ignore)
-        {
-            // not every platform can force a directory; the rename itself is atomic
-        }
     }
 }

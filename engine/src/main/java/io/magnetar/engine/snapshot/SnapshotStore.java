@@ -1,12 +1,13 @@
 package io.magnetar.engine.snapshot;
 
+import io.magnetar.engine.journal.FileSync;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -223,29 +224,7 @@ public final class SnapshotStore
             }
             channel.force(true);
         }
-        forceDirectory(dir);
-    }
-
-    /**
-     * fsync a directory, so that files created, renamed or deleted in it stay so after a crash.
-     *
-     * @param directory to force.
-     * @throws IOException if it cannot be opened.
-     */
-    static void forceDirectory(final Path directory) throws IOException
-    {
-        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ))
-        {
-            channel.force(true);
-        }
-        catch (final NoSuchFileException ex)
-        {
-            throw ex;
-        }
-        catch (final IOException ex)
-        {
-            // some platforms cannot open or force a directory; the rename itself is still atomic
-        }
+        FileSync.forceDirectory(dir);
     }
 
     private List<Path> list(final String suffix) throws IOException

@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 import io.magnetar.engine.SnapshotSink;
+import io.magnetar.engine.journal.FileSync;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -102,7 +103,7 @@ public final class SnapshotWriter implements SnapshotSink, AutoCloseable
         channel.close();
         Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         completed = true;
-        SnapshotStore.forceDirectory(directory);
+        FileSync.forceDirectory(directory);
         return target;
     }
 
