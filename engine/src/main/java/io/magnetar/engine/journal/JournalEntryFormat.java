@@ -7,6 +7,7 @@ import io.magnetar.codecs.journal.MessageHeaderEncoder;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
+import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
@@ -172,9 +173,21 @@ public final class JournalEntryFormat
     private void update(final DirectBuffer buffer, final int offset, final int length)
     {
         final byte[] array = buffer.byteArray();
+        final ByteBuffer byteBuffer;
         if (null != array)
         {
             crc.update(array, (int)buffer.wrapAdjustment() + offset, length);
+        }
+        else if (null != (byteBuffer = buffer.byteBuffer()) && byteBuffer.isDirect())
+        {
+            // in place (the pipeline's off-heap ring slots): CRC32C reads a direct ByteBuffer by address, no copy;
+            // its position and limit are borrowed and put back
+            final int position = byteBuffer.position();
+            final int limit = byteBuffer.limit();
+            final int start = (int)buffer.wrapAdjustment() + offset;
+            byteBuffer.limit(start + length).position(start);
+            crc.update(byteBuffer);
+            byteBuffer.limit(limit).position(position);
         }
         else
         {

@@ -2,26 +2,40 @@ package io.magnetar.engine.pipeline;
 
 import io.magnetar.engine.journal.JournalEntryFormat;
 import org.agrona.DirectBuffer;
-import org.agrona.ExpandableArrayBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.nio.ByteBuffer;
 
 /**
  * One preallocated ring entry. Its buffer holds a journal record ({@link JournalEntryFormat}): the
- * JournalEntry header followed by the command frame at {@link JournalEntryFormat#COMMAND_OFFSET}. The buffer
- * grows when a command does not fit and keeps its size.
+ * JournalEntry header followed by the command frame at {@link JournalEntryFormat#COMMAND_OFFSET}.
  * <p>
- * Written by the sequencer, then read by the handlers; valid only while a handler owns the sequence.
+ * <b>Off-heap.</b> The slot's own buffer is direct memory, so that the journal appends a record with one
+ * {@code memcpy} into the mapped file (Chronicle copies a heap {@code byte[]} with a Java loop of 8-byte puts) and
+ * checksums it in place. It grows (by at least half, on the producer thread, in {@link #prepare}) when a record does
+ * not fit, up to {@link #maxDirectCapacity()}, and keeps its size. A record larger than that goes into a heap buffer
+ * of its own, dropped once the command is applied ({@link #releaseLargeBuffer()}), so the ring pins at most
+ * {@code ringSize x max(MAX_RETAINED_CAPACITY, slotCapacity)} bytes of direct memory (256 MiB for the default
+ * 16,384 slots, reached only if every slot once held a ~16 KiB command), plus the buffers a slot outgrew, less than
+ * twice that in all and freed by the garbage collector.
+ * <p>
+ * Written by the sequencer, then read by the handlers; valid only while a handler owns the sequence (a handler must
+ * not keep the buffer, or anything wrapping it, after it returns).
  */
 public final class CommandSlot
 {
     /**
-     * A slot whose buffer grew past this while holding a large command gets a fresh small buffer once that command
-     * is applied, so the ring retains at most ringSize x this many bytes however large the commands were (a
-     * 1,000-message publish is ~150 KB; 16,384 slots each keeping one would pin ~2.4 GB).
+     * The largest direct buffer a slot keeps (unless the slot capacity is larger): a record above it is held in a
+     * heap buffer of its own, dropped once applied (a 1,000-message publish is ~150 KB; 16,384 slots each keeping one
+     * would pin ~2.4 GB).
      */
     static final int MAX_RETAINED_CAPACITY = 16 * 1024;
 
-    ExpandableArrayBuffer buffer;
-    private final int initialCapacity;
+    /** the buffer holding the current record: {@link #direct}, or a heap buffer for one record too large for it. */
+    MutableDirectBuffer buffer;
+    private UnsafeBuffer direct;
+    private final int maxDirectCapacity;
     int length;
     long sessionId;
     long timestampMs;
@@ -31,20 +45,60 @@ public final class CommandSlot
 
     CommandSlot(final int initialCapacity)
     {
-        this.initialCapacity = initialCapacity;
-        buffer = new ExpandableArrayBuffer(initialCapacity);
+        maxDirectCapacity = Math.max(initialCapacity, MAX_RETAINED_CAPACITY);
+        direct = allocateDirect(initialCapacity);
+        buffer = direct;
+    }
+
+    /**
+     * Producer only, before writing a record: make {@link #buffer} able to hold {@code recordLength} bytes.
+     * Allocates only when the slot's direct buffer grows (at most a few times per slot) or the record is larger than
+     * {@link #maxDirectCapacity()}.
+     *
+     * @param recordLength header and command, bytes.
+     * @return the buffer to write the record into (also {@link #buffer}).
+     */
+    MutableDirectBuffer prepare(final int recordLength)
+    {
+        if (recordLength > direct.capacity())
+        {
+            if (recordLength > maxDirectCapacity)
+            {
+                buffer = new UnsafeBuffer(new byte[recordLength]);
+                return buffer;
+            }
+            final int grown = Math.max(recordLength, direct.capacity() + (direct.capacity() >> 1));
+            direct = allocateDirect(Math.min(maxDirectCapacity, align(grown, 1024)));
+        }
+        buffer = direct;
+
+        return buffer;
     }
 
     /**
      * Called by the last handler after the slot's command is applied (the producer reuses the slot only after
-     * that handler's sequence has passed it, which orders this write before its next use).
+     * that handler's sequence has passed it, which orders this write before its next use): a heap buffer that held
+     * one large record is dropped; the direct buffer stays.
      */
     void releaseLargeBuffer()
     {
-        if (buffer.capacity() > MAX_RETAINED_CAPACITY)
-        {
-            buffer = new ExpandableArrayBuffer(initialCapacity);
-        }
+        buffer = direct;
+    }
+
+    /**
+     * @return the capacity of the slot's direct buffer now.
+     */
+    int directCapacity()
+    {
+        return direct.capacity();
+    }
+
+    /**
+     * @return the largest direct buffer this slot grows to; larger records are held on the heap.
+     */
+    int maxDirectCapacity()
+    {
+        return maxDirectCapacity;
     }
 
     /**
@@ -109,5 +163,15 @@ public final class CommandSlot
     public int templateId()
     {
         return templateId;
+    }
+
+    private static UnsafeBuffer allocateDirect(final int capacity)
+    {
+        return new UnsafeBuffer(ByteBuffer.allocateDirect(capacity));
+    }
+
+    private static int align(final int value, final int alignment)
+    {
+        return (value + alignment - 1) & -alignment;
     }
 }

@@ -66,6 +66,8 @@ public final class Sequencer
     /** {@link #tryOffer}: refused, not journaled, because the journal's disk is (nearly) full; answer UNAVAILABLE. */
     public static final int REFUSED_JOURNAL_FULL = -1;
 
+    private static final int RECORD_HEADER = JournalEntryFormat.HEADER_LENGTH;
+    private static final int COMMAND_OFFSET = JournalEntryFormat.COMMAND_OFFSET;
     private static final int TEMPLATE_ID_OFFSET = MessageHeaderDecoder.templateIdEncodingOffset();
     private static final int TICK_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH + TickEncoder.BLOCK_LENGTH;
     private static final int SESSION_CLOSED_LENGTH =
@@ -187,7 +189,8 @@ public final class Sequencer
         final CommandSlot slot = ringBuffer.get(sequence);
         try
         {
-            slot.buffer.putBytes(JournalEntryFormat.COMMAND_OFFSET, buffer, offset, length);
+            slot.prepare(JournalEntryFormat.HEADER_LENGTH + length)
+                .putBytes(JournalEntryFormat.COMMAND_OFFSET, buffer, offset, length);
         }
         catch (final Throwable ex)
         {
@@ -273,7 +276,7 @@ public final class Sequencer
 
         final CommandSlot slot = ringBuffer.get(sequence);
         sessionClosedEncoder
-            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .wrapAndApplyHeader(slot.prepare(RECORD_HEADER + SESSION_CLOSED_LENGTH), COMMAND_OFFSET, headerEncoder)
             .closedSessionId(closedSessionId);
         publish(sequence, slot, 0, SessionClosedEncoder.TEMPLATE_ID, SESSION_CLOSED_LENGTH);
 
@@ -396,7 +399,7 @@ public final class Sequencer
 
         final CommandSlot slot = ringBuffer.get(sequence);
         takeSnapshotEncoder
-            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .wrapAndApplyHeader(slot.prepare(RECORD_HEADER + TAKE_SNAPSHOT_LENGTH), COMMAND_OFFSET, headerEncoder)
             .reason(reason);
         snapshotRequested = false;
         publish(sequence, slot, 0, TakeSnapshotEncoder.TEMPLATE_ID, TAKE_SNAPSHOT_LENGTH);
@@ -437,7 +440,7 @@ public final class Sequencer
 
         final CommandSlot slot = ringBuffer.get(sequence);
         tickEncoder
-            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .wrapAndApplyHeader(slot.prepare(RECORD_HEADER + TICK_LENGTH), COMMAND_OFFSET, headerEncoder)
             .deadlineMs(deadlineMs);
         publish(sequence, slot, 0, TickEncoder.TEMPLATE_ID, TICK_LENGTH);
         tickSequence = sequence;
@@ -555,7 +558,7 @@ public final class Sequencer
 
         final CommandSlot slot = ringBuffer.get(sequence);
         nodeStartedEncoder
-            .wrapAndApplyHeader(slot.buffer, JournalEntryFormat.COMMAND_OFFSET, headerEncoder)
+            .wrapAndApplyHeader(slot.prepare(RECORD_HEADER + NODE_STARTED_LENGTH), COMMAND_OFFSET, headerEncoder)
             .startCount(startCount);
         publish(sequence, slot, 0, NodeStartedEncoder.TEMPLATE_ID, NODE_STARTED_LENGTH);
 

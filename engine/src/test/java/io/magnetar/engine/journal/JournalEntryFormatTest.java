@@ -73,6 +73,20 @@ class JournalEntryFormatTest
 
         assertEquals(format.checksum(heap, 0, 10_000), format.checksum(direct, 0, 10_000));
         assertEquals(format.checksum(heap, 17, 5000), format.checksum(direct, 17, 5000));
+
+        // a direct ByteBuffer is read in place: wrapped at an offset, its position and limit put back afterwards
+        final ByteBuffer byteBuffer = ByteBuffer.allocateDirect(10_200);
+        final UnsafeBuffer directAtOffset = new UnsafeBuffer(byteBuffer, 100, 10_000);
+        directAtOffset.putBytes(0, bytes);
+        byteBuffer.limit(7000).position(3);
+        assertEquals(format.checksum(heap, 0, 10_000), format.checksum(directAtOffset, 0, 10_000));
+        assertEquals(format.checksum(heap, 9_000, 1000), format.checksum(directAtOffset, 9_000, 1000));
+        assertEquals(3, byteBuffer.position());
+        assertEquals(7000, byteBuffer.limit());
+
+        // raw off-heap memory with no ByteBuffer (a mapped file's) takes the copying path: same checksum
+        final UnsafeBuffer byAddress = new UnsafeBuffer(directAtOffset.addressOffset(), 10_000);
+        assertEquals(format.checksum(heap, 17, 5000), format.checksum(byAddress, 17, 5000));
     }
 
     @Test
