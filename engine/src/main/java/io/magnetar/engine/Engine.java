@@ -126,6 +126,12 @@ public final class Engine implements CommandHandler, Snapshottable
     private final long[] idLedgers;
     private final long[] idEntries;
     private final byte[] originalIdScratch = new byte[64];
+    /**
+     * The producer's key hashes for the command being applied ({@link #onCommand(long, long, DirectBuffer, int, int,
+     * int[], int)}), null otherwise. Used by a publish only when their count is its message count.
+     */
+    private int[] keyHashHints;
+    private int keyHashHintCount;
 
     // ---------------------------------------------------------------- pools
     private Message freeMessages;
@@ -181,6 +187,34 @@ public final class Engine implements CommandHandler, Snapshottable
     // =====================================================================================================
     // command dispatch
     // =====================================================================================================
+
+    /**
+     * Apply a command with the producer's key hashes of a publish ({@link PublishKeyHashes}). They only save the
+     * engine hashing the keys itself: they are used only if there is exactly one for each message of the publish (else
+     * ignored, as is a negative one), the publish is validated as without them, and the state reached is the same as by
+     * {@link #onCommand(long, long, DirectBuffer, int, int)}, which replay uses.
+     */
+    public void onCommand(
+        final long sessionId,
+        final long timestampMs,
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final int[] keyHashes,
+        final int keyHashCount)
+    {
+        keyHashHints = keyHashCount > 0 && null != keyHashes && keyHashCount <= keyHashes.length ? keyHashes : null;
+        keyHashHintCount = null == keyHashHints ? 0 : keyHashCount;
+        try
+        {
+            onCommand(sessionId, timestampMs, buffer, offset, length);
+        }
+        finally
+        {
+            keyHashHints = null;
+            keyHashHintCount = 0;
+        }
+    }
 
     public void onCommand(
         final long sessionId, final long timestampMs, final DirectBuffer buffer, final int offset, final int length)
@@ -1040,7 +1074,9 @@ public final class Engine implements CommandHandler, Snapshottable
             return;
         }
 
-        // pass 2: store, in request order
+        // pass 2: store, in request order (with the producer's key hashes if there is one for each message)
+        final int[] hints = keyHashHintCount == count ? keyHashHints : null;
+        int index = 0;
         final PublishDecoder.MessagesDecoder messages =
             publishDecoder.wrap(frame, MessageHeaderDecoder.ENCODED_LENGTH, blockLength, version).messages();
         final PublishReceiptEncoder.IdsEncoder ids = receiptEncoder.wrapAndApplyHeader(out, 0, headerEncoder)
@@ -1077,7 +1113,9 @@ public final class Engine implements CommandHandler, Snapshottable
             m.keyLength = keyLength;
             m.dataLength = position + keyLength;
             m.payloadBytes = keyLength + attributeBytes;
-            m.keyHash = Murmur3.keyHash(m.data, m.keyOffset, keyLength);
+            final int hint = null == hints ? -1 : hints[index];
+            m.keyHash = hint >= 0 ? hint : Murmur3.keyHash(m.data, m.keyOffset, keyLength);
+            index++;
 
             final int partition = Murmur3.partition(m.keyHash, topic.partitionCount);
             store(topic, partition, m);

@@ -1,5 +1,9 @@
 package io.magnetar.engine;
 
+import org.agrona.DirectBuffer;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
 /**
  * MurmurHash3 x86 32-bit, seed 0, over bytes: the function behind Apache Pulsar's {@code Murmur3_32Hash}
  * (Guava's {@code murmur3_32_fixed}). SPEC 1: {@code partition = (murmur3_32(utf8(key)) & 0x7fffffff) % partitions}.
@@ -53,11 +57,61 @@ public final class Murmur3
     }
 
     /**
+     * {@link #hash32(byte[], int, int)} over bytes in a buffer (on or off heap): the same value for the same bytes.
+     */
+    public static int hash32(final DirectBuffer buffer, final int index, final int length)
+    {
+        int h1 = 0;
+        final int end = index + (length & ~3);
+        for (int i = index; i < end; i += 4)
+        {
+            int k1 = buffer.getInt(i, LITTLE_ENDIAN);
+            k1 *= C1;
+            k1 = Integer.rotateLeft(k1, 15);
+            k1 *= C2;
+            h1 ^= k1;
+            h1 = Integer.rotateLeft(h1, 13);
+            h1 = h1 * 5 + 0xe6546b64;
+        }
+
+        int k1 = 0;
+        switch (length & 3)
+        {
+            case 3:
+                k1 ^= (buffer.getByte(end + 2) & 0xff) << 16;
+                // fall through
+            case 2:
+                k1 ^= (buffer.getByte(end + 1) & 0xff) << 8;
+                // fall through
+            case 1:
+                k1 ^= buffer.getByte(end) & 0xff;
+                k1 *= C1;
+                k1 = Integer.rotateLeft(k1, 15);
+                k1 *= C2;
+                h1 ^= k1;
+                // fall through
+            default:
+                break;
+        }
+
+        h1 ^= length;
+        return fmix32(h1);
+    }
+
+    /**
      * @return the non-negative key hash used for partitioning and key_shared affinity.
      */
     public static int keyHash(final byte[] data, final int offset, final int length)
     {
         return hash32(data, offset, length) & 0x7fffffff;
+    }
+
+    /**
+     * @return {@link #keyHash(byte[], int, int)} of the key bytes at {@code index} in {@code buffer}.
+     */
+    public static int keyHash(final DirectBuffer buffer, final int index, final int length)
+    {
+        return hash32(buffer, index, length) & 0x7fffffff;
     }
 
     public static int partition(final int keyHash, final int partitions)

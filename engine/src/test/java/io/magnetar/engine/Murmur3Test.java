@@ -1,9 +1,11 @@
 package io.magnetar.engine;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 
 import com.google.common.hash.Hashing;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -60,6 +62,28 @@ class Murmur3Test
             final int partitions = 1 + random.nextInt(4096);
             assertEquals((guava(slice) & 0x7fffffff) % partitions,
                 Murmur3.partition(Murmur3.keyHash(bytes, offset, length), partitions));
+        }
+    }
+
+    @Test
+    void bufferVariantAgreesWithTheArrayVariantOnAndOffHeap()
+    {
+        final SplittableRandom random = new SplittableRandom(7);
+        final UnsafeBuffer direct = new UnsafeBuffer(ByteBuffer.allocateDirect(512));
+        for (int i = 0; i < 20_000; i++)
+        {
+            final byte[] bytes = new byte[1 + random.nextInt(300)];
+            for (int b = 0; b < bytes.length; b++)
+            {
+                bytes[b] = (byte)random.nextInt(256);
+            }
+            final int offset = random.nextInt(bytes.length);
+            final int length = random.nextInt(bytes.length - offset + 1);
+            final int expected = Murmur3.hash32(bytes, offset, length);
+            assertEquals(expected, Murmur3.hash32(new UnsafeBuffer(bytes), offset, length), "heap buffer");
+            direct.putBytes(100, bytes);
+            assertEquals(expected, Murmur3.hash32(direct, 100 + offset, length), "direct buffer");
+            assertEquals(Murmur3.keyHash(bytes, offset, length), Murmur3.keyHash(direct, 100 + offset, length));
         }
     }
 }

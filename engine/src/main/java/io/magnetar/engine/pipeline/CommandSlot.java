@@ -1,5 +1,6 @@
 package io.magnetar.engine.pipeline;
 
+import io.magnetar.engine.PublishKeyHashes;
 import io.magnetar.engine.journal.JournalEntryFormat;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -32,6 +33,14 @@ public final class CommandSlot
      */
     static final int MAX_RETAINED_CAPACITY = 16 * 1024;
 
+    /**
+     * The most key hashes a slot computes for one publish (4 KiB of ints); a larger batch carries none and the engine
+     * hashes its keys itself. Bounds what the ring retains for them at ringSize x 4 KiB (64 MiB at 16,384 slots if
+     * every slot once held a publish of over 512 messages).
+     */
+    static final int MAX_KEY_HASHES = 1024;
+    private static final int MIN_KEY_HASHES = 16;
+
     /** the buffer holding the current record: {@link #direct}, or a heap buffer for one record too large for it. */
     MutableDirectBuffer buffer;
     private UnsafeBuffer direct;
@@ -42,6 +51,13 @@ public final class CommandSlot
     int templateId;
     /** set by the journal handler: the entry's journal index, or -1 for a query (not journaled). */
     long journalIndex = -1;
+    /**
+     * The sequencer's key hashes of a {@code Publish} ({@link PublishKeyHashes}), the first {@link #keyHashCount}
+     * entries; allocated at the first publish, grown to the largest batch seen up to {@link #MAX_KEY_HASHES}.
+     */
+    int[] keyHashes;
+    /** how many of {@link #keyHashes} belong to the current command; 0 for none. */
+    int keyHashCount;
 
     CommandSlot(final int initialCapacity)
     {
@@ -51,7 +67,8 @@ public final class CommandSlot
     }
 
     /**
-     * Producer only, before writing a record: make {@link #buffer} able to hold {@code recordLength} bytes.
+     * Producer only, before writing a record: make {@link #buffer} able to hold {@code recordLength} bytes (and forget
+     * the last command's key hashes).
      * Allocates only when the slot's direct buffer grows (at most a few times per slot) or the record is larger than
      * {@link #maxDirectCapacity()}.
      *
@@ -60,6 +77,7 @@ public final class CommandSlot
      */
     MutableDirectBuffer prepare(final int recordLength)
     {
+        keyHashCount = 0;
         if (recordLength > direct.capacity())
         {
             if (recordLength > maxDirectCapacity)
@@ -73,6 +91,31 @@ public final class CommandSlot
         buffer = direct;
 
         return buffer;
+    }
+
+    /**
+     * Producer only, after the command frame is in {@link #buffer}: compute the key hashes of a {@code Publish}
+     * (nothing for any other command, or one the sequencer cannot read, or a batch over {@link #MAX_KEY_HASHES}).
+     * Allocates only when the slot meets a larger batch than before.
+     *
+     * @return how many hashes were computed (also {@link #keyHashCount}).
+     */
+    int computeKeyHashes(final int commandLength)
+    {
+        keyHashCount = 0;
+        final int count = PublishKeyHashes.count(buffer, JournalEntryFormat.COMMAND_OFFSET, commandLength);
+        if (count == PublishKeyHashes.NONE || count > MAX_KEY_HASHES)
+        {
+            return 0;
+        }
+        if (null == keyHashes || keyHashes.length < count)
+        {
+            keyHashes = new int[Math.max(MIN_KEY_HASHES, Integer.highestOneBit(count - 1) << 1)];
+        }
+        final int computed = PublishKeyHashes.compute(buffer, JournalEntryFormat.COMMAND_OFFSET, commandLength, keyHashes);
+        keyHashCount = computed == PublishKeyHashes.NONE ? 0 : computed;
+
+        return keyHashCount;
     }
 
     /**

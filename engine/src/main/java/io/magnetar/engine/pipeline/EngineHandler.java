@@ -53,7 +53,8 @@ final class EngineHandler implements EventHandler<CommandSlot>
     static void apply(final CommandHandler commandHandler, final Snapshotter snapshotter, final CommandSlot slot)
     {
         commandHandler.onCommand(
-            slot.sessionId, slot.timestampMs, slot.buffer, JournalEntryFormat.COMMAND_OFFSET, slot.length);
+            slot.sessionId, slot.timestampMs, slot.buffer, JournalEntryFormat.COMMAND_OFFSET, slot.length,
+            slot.keyHashes, slot.keyHashCount);
         if (null != snapshotter)
         {
             snapshotter.onApplied(slot);

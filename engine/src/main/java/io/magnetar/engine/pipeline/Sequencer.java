@@ -52,7 +52,12 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * <b>Time</b> comes from the context's {@link EpochClock} and never goes backwards in the journal: a stamp is
  * {@code max(clock.time(), previous stamp)}, and after a restart the previous stamp is the journal's last one.
  * <p>
- * Allocation free.
+ * <b>Key hashes.</b> A {@code Publish} is copied into its ring slot here, on the caller's thread; the sequencer then
+ * also hashes its keys ({@link io.magnetar.engine.PublishKeyHashes}) into the slot, and the engine handler passes them
+ * with the command, so the engine's thread, the pipeline's bottleneck, does not. Not journaled: replay hashes the
+ * keys itself and reaches the same state.
+ * <p>
+ * Allocation free (once every slot has met the largest command and publish batch it will hold).
  */
 public final class Sequencer
 {
@@ -105,6 +110,7 @@ public final class Sequencer
     private long lastTimestampMs = Long.MIN_VALUE;
     private long tickSequence = -1;
     private long ticks;
+    private long keyHashFailures;
     private JournalSpaceProbe spaceProbe;
     private long minFreeBytes;
     private long spaceCheckIntervalMs;
@@ -198,6 +204,10 @@ public final class Sequencer
             failStop.fail(ex, sequence);
             throw ex;
         }
+        if (templateId == PublishDecoder.TEMPLATE_ID)
+        {
+            keyHashes(slot, length);
+        }
 
         publish(sequence, slot, sessionId, templateId, length);
         bytesSinceSpaceCheck += length;
@@ -207,6 +217,23 @@ public final class Sequencer
         }
 
         return OFFERED;
+    }
+
+    /**
+     * Hash the keys of a publish here, on the producer's thread, for the engine's ({@link CommandSlot#computeKeyHashes}).
+     * A failure costs only the hints: the engine then hashes the keys itself.
+     */
+    private void keyHashes(final CommandSlot slot, final int length)
+    {
+        try
+        {
+            slot.computeKeyHashes(length);
+        }
+        catch (final RuntimeException ex)
+        {
+            slot.keyHashCount = 0;
+            keyHashFailures++;
+        }
     }
 
     /**
@@ -478,6 +505,14 @@ public final class Sequencer
     public long snapshotMarkers()
     {
         return snapshotMarkers;
+    }
+
+    /**
+     * @return publishes whose key hashes the sequencer failed to compute (should stay 0; the engine hashed them).
+     */
+    long keyHashFailures()
+    {
+        return keyHashFailures;
     }
 
     /**

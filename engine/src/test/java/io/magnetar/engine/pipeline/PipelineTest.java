@@ -8,6 +8,7 @@ import io.magnetar.codecs.SessionClosedDecoder;
 import io.magnetar.codecs.TickDecoder;
 import io.magnetar.engine.EventListener;
 import io.magnetar.engine.fixture.CommandEncoder;
+import io.magnetar.engine.fixture.Msg;
 import io.magnetar.engine.journal.Durability;
 import io.magnetar.engine.journal.Journal;
 import io.magnetar.engine.journal.JournalCorruptedException;
@@ -579,6 +580,13 @@ class PipelineTest
             .onFatal(fatal::add));
         final Sequencer sequencer = pipeline.sequencer();
         final List<Thread> handlerThreads = pipeline.threads();
+        // flows and 100-message publishes (off-heap slots, key hashes on the producer's thread)
+        final List<Msg> batch = new ArrayList<>();
+        for (int i = 0; i < 100; i++)
+        {
+            batch.add(new Msg("key-" + i, java.util.Map.of("a", "b")));
+        }
+        final UnsafeBuffer publish = new UnsafeBuffer(encoder.copy(encoder.publish(1, 1, batch)));
         final int length = encoder.flow(1, 1);
         final int commands = 20_000;
 
@@ -592,7 +600,9 @@ class PipelineTest
             int sent = 0;
             while (sent < commands)
             {
-                if (sequencer.offer(1, encoder.buffer(), 0, length))
+                final boolean offered = (sent & 1) == 0 ?
+                    sequencer.offer(1, encoder.buffer(), 0, length) : sequencer.offer(1, publish, 0, publish.capacity());
+                if (offered)
                 {
                     sent++;
                 }
