@@ -54,7 +54,7 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * <p>
  * <b>Key hashes.</b> A {@code Publish} is copied into its ring slot here, on the caller's thread; the sequencer then
  * also hashes its keys ({@link io.magnetar.engine.PublishKeyHashes}) into the slot, and the engine handler passes them
- * with the command, so the engine's thread, the pipeline's bottleneck, does not. Not journaled: replay hashes the
+ * with the command, so that the engine's thread, the pipeline's bottleneck, need not. Not journaled: replay hashes the
  * keys itself and reaches the same state.
  * <p>
  * Allocation free (once every slot has met the largest command and publish batch it will hold).
