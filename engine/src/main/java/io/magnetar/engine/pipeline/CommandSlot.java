@@ -19,7 +19,9 @@ import java.nio.ByteBuffer;
  * of its own, dropped once the command is applied ({@link #releaseLargeBuffer()}), so the ring pins at most
  * {@code ringSize x max(MAX_RETAINED_CAPACITY, slotCapacity)} bytes of direct memory (256 MiB for the default
  * 16,384 slots, reached only if every slot once held a ~16 KiB command), plus the buffers a slot outgrew, less than
- * twice that in all and freed by the garbage collector.
+ * twice that in all and freed by the garbage collector. That is direct memory, limited by
+ * {@code -XX:MaxDirectMemorySize} (by default as large as the heap): a node started with a small heap and a large ring
+ * needs the limit raised (exhausting it fails the pipeline, as exhausting the heap did when the slots were on it).
  * <p>
  * Written by the sequencer, then read by the handlers; valid only while a handler owns the sequence (a handler must
  * not keep the buffer, or anything wrapping it, after it returns).
