@@ -69,7 +69,9 @@ class MessageIndexTest
         assertEquals(11, index.size());
         assertEquals(1, index.overflowSize(), "the stuck message moved to the overflow");
         assertTrue(index.presentPages() <= 2, index.presentPages() + " pages");
-        assertTrue(index.tableCapacity() <= 8, "table of " + index.tableCapacity());
+        // the stuck page waits out its grace (GRACE_OPS: 2,048 entries here) before it moves: a few pages, never more
+        final int pagesInGrace = MessageIndex.GRACE_OPS / 2 / MessageIndex.PAGE_SIZE + 2;
+        assertTrue(index.tableCapacity() <= 2 * pagesInGrace, "table of " + index.tableCapacity());
     }
 
     @Test
