@@ -16,7 +16,6 @@ import io.magnetar.codecs.snapshot.SubscriptionRecordDecoder;
 import io.magnetar.codecs.snapshot.TopicRecordDecoder;
 import io.magnetar.codecs.SubscriptionType;
 import org.agrona.DirectBuffer;
-import org.agrona.collections.Hashing;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -265,16 +264,6 @@ final class EngineSnapshotLoader implements SnapshotSink
         System.arraycopy(owned, 0, topic.owned, 0, count);
         System.arraycopy(ledger, 0, topic.ledger, 0, count);
         System.arraycopy(nextEntry, 0, topic.nextEntry, 0, count);
-        for (int p = 0; p < count; p++)
-        {
-            if (messages[p] > 0)
-            {
-                // sized up front: no rehashing while millions of messages are loaded (the layout of the map changes
-                // nothing the engine does)
-                topic.messages[p] = new Long2ObjectHashMap<>(
-                    (int)Math.min(1 << 30, (long)(messages[p] / Hashing.DEFAULT_LOAD_FACTOR) + 1), Hashing.DEFAULT_LOAD_FACTOR);
-            }
-        }
         expectedPartitionMessages.put(id, messages);
         topics.add(topic);
         topicsById.put(id, topic);
@@ -589,6 +578,7 @@ final class EngineSnapshotLoader implements SnapshotSink
             final long[] expected = expectedPartitionMessages.get(topic.id);
             for (int p = 0; p < topic.partitionCount; p++)
             {
+                topic.messages[p].trim();
                 check(topic.messages[p].size() == expected[p], "topic '" + topic.name + "' partition " + p + ": " +
                     topic.messages[p].size() + " messages read, its record says " + expected[p]);
             }
