@@ -93,7 +93,8 @@ public final class SnapshotBench
             if (firstLifeOnly)
             {
                 final long[] first = firstLife(live, tail, root.resolve("pipeline"));
-                Files.writeString(root.resolve("first-life"), first[0] + " " + first[1] + " " + first[2]);
+                Files.writeString(root.resolve("first-life"), first[0] + " " + first[1] + " " + first[2] + " " +
+                    maxLiveMessages(live, tail));
                 System.out.printf(Locale.ROOT, "first node kept in %s: %,d live messages, %,d journal entries after " +
                     "the snapshot%n", root, first[1], first[2]);
                 return;
@@ -217,7 +218,7 @@ public final class SnapshotBench
         System.gc();
 
         final MutableEventListener egress2 = new MutableEventListener();
-        final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, live + tail)).conclude(),
+        final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             egress2);
         final Pipeline second = new Pipeline(context(dir, restarted, egress2, EventListener.MUTED));
         final CpuClock cpu = new CpuClock();
@@ -237,7 +238,7 @@ public final class SnapshotBench
             second.close();
         }
 
-        final Engine replayed = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, live + tail)).conclude(),
+        final Engine replayed = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             EventListener.MUTED);
         try (Journal journal = new Journal(dir.toFile(), Durability.ASYNC))
         {
@@ -271,8 +272,8 @@ public final class SnapshotBench
         final String[] first = Files.readString(root.resolve("first-life")).trim().split(" ");
         final long liveAtStop = Long.parseLong(first[1]);
         final MutableEventListener egress = new MutableEventListener();
-        final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, liveAtStop)).conclude(),
-            egress);
+        // the first node's limit: the tail's publishes run ahead of its acks
+        final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(Long.parseLong(first[3])).conclude(), egress);
         final Pipeline second = new Pipeline(context(root.resolve("pipeline"), restarted, egress, EventListener.MUTED));
         final CpuClock cpu = new CpuClock();
         final long start = System.nanoTime();
@@ -298,6 +299,11 @@ public final class SnapshotBench
         }
     }
 
+    private static long maxLiveMessages(final long live, final long tail)
+    {
+        return Math.max(10_000_000, live + tail);
+    }
+
     /**
      * The first node: N live messages, a snapshot, a tail; stopped without a snapshot on close.
      *
@@ -308,7 +314,7 @@ public final class SnapshotBench
         final SoakMessages messages = new SoakMessages(100_000);
         final long[] consumerId = {0};
         final MutableEventListener egress = new MutableEventListener();
-        final Engine engine = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, live + tail)).conclude(),
+        final Engine engine = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             egress);
         final Pipeline pipeline = new Pipeline(context(dir, engine, egress, attachedListener(consumerId)));
         final long tailEntries;
