@@ -574,10 +574,11 @@ final class EngineSnapshotLoader implements SnapshotSink
             "live messages: " + liveMessages + " read, SnapshotBegin says " + expectedLiveMessages);
         check(liveBytes == expectedLiveBytes, "live bytes: " + liveBytes + " read, SnapshotBegin says " + expectedLiveBytes);
 
-        // The messages go into their partitions' indexes here, in one run, not one by one as they are read: the
-        // indexes are large arrays that G1 keeps in old (humongous) regions, and each store of a young message into
-        // them dirties a card the collector then has to scan; interleaved with the reading, its refinement threads
-        // rescanned the same cards over and over (a third of the process's CPU in a fresh JVM, docs/BENCHMARKS.md).
+        // The messages go into their partitions' indexes here, in one run, not one by one as they are read. With the
+        // hash-map index of before, each store of a young message into a large old array dirtied a card that G1's
+        // refinement threads rescanned over and over while the reading went on (a third of the process's CPU in a
+        // fresh JVM, docs/BENCHMARKS.md). MessageIndex pages are small and allocated as the index fills, in entry
+        // order within a partition (the order messages are read), so the run below mostly stores into young pages.
         for (int i = 0, n = messages.size(); i < n; i++)
         {
             final Message m = messages.get(i);
