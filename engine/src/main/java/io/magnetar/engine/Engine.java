@@ -2202,7 +2202,7 @@ public final class Engine implements CommandHandler, Snapshottable
             for (int p = 0; p < topic.partitionCount; p++)
             {
                 h.add(topic.owned[p] ? 1 : 0).add(topic.ledger[p]).add(topic.nextEntry[p]).add(topic.messages[p].size());
-                final long[] sum = {0};
+                final long[] sum = {0};   // a sum: the order of the messages does not matter (it is entry order)
                 topic.messages[p].forEach((entry, m) -> sum[0] += messageHash(m));
                 h.add(sum[0]);
             }

@@ -16,7 +16,6 @@ import io.magnetar.codecs.snapshot.SubscriptionRecordDecoder;
 import io.magnetar.codecs.snapshot.TopicRecordDecoder;
 import io.magnetar.codecs.SubscriptionType;
 import org.agrona.DirectBuffer;
-import org.agrona.collections.Hashing;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -81,8 +80,10 @@ final class EngineSnapshotLoader implements SnapshotSink
     private final ArrayList<Consumer> consumers = new ArrayList<>();
     private final Long2ObjectHashMap<Consumer> consumersById = new Long2ObjectHashMap<>();
     private int[] recordedOutstanding = new int[16];
-    private Delivery[] deliveries = new Delivery[1024];
-    private int deliveryCount;
+    private final Staged<Message> messages = new Staged<>();
+    private final Staged<Delivery> deliveries = new Staged<>();
+    /** deliveries put in a state list (pending, delayed, outstanding, multicast pending): each one must be. */
+    private long listedDeliveries;
     private long liveMessages;
     private long liveBytes;
 
@@ -265,16 +266,6 @@ final class EngineSnapshotLoader implements SnapshotSink
         System.arraycopy(owned, 0, topic.owned, 0, count);
         System.arraycopy(ledger, 0, topic.ledger, 0, count);
         System.arraycopy(nextEntry, 0, topic.nextEntry, 0, count);
-        for (int p = 0; p < count; p++)
-        {
-            if (messages[p] > 0)
-            {
-                // sized up front: no rehashing while millions of messages are loaded (the layout of the map changes
-                // nothing the engine does)
-                topic.messages[p] = new Long2ObjectHashMap<>(
-                    (int)Math.min(1 << 30, (long)(messages[p] / Hashing.DEFAULT_LOAD_FACTOR) + 1), Hashing.DEFAULT_LOAD_FACTOR);
-            }
-        }
         expectedPartitionMessages.put(id, messages);
         topics.add(topic);
         topicsById.put(id, topic);
@@ -341,7 +332,7 @@ final class EngineSnapshotLoader implements SnapshotSink
             throw new SnapshotLoadException("message in partition " + partition + " of topic '" + topic.name + "' (" +
                 topic.partitionCount + " partitions)");
         }
-        final Message m = new Message();
+        final Message m = new Message(null); // the data array, of the exact length, comes with the data below
         m.topic = topic;
         m.partition = partition;
         m.ledger = d.ledger();
@@ -405,11 +396,7 @@ final class EngineSnapshotLoader implements SnapshotSink
                 last.nextOfMessage = delivery;
             }
             last = delivery;
-            if (deliveryCount == deliveries.length)
-            {
-                deliveries = Arrays.copyOf(deliveries, deliveries.length * 2);
-            }
-            deliveries[deliveryCount++] = delivery;
+            deliveries.add(delivery);
         }
         m.deliveries = count;
 
@@ -423,10 +410,7 @@ final class EngineSnapshotLoader implements SnapshotSink
         d.getData(m.data, 0, length);
         m.dataLength = length;
 
-        if (topic.messages[partition].put(m.entry, m) != null)
-        {
-            throw new SnapshotLoadException("message " + id(m) + " of topic '" + topic.name + "' appears twice");
-        }
+        messages.add(m); // indexed in finish()
         liveMessages++;
         liveBytes += m.payloadBytes;
     }
@@ -470,7 +454,13 @@ final class EngineSnapshotLoader implements SnapshotSink
                     {
                         throw new SnapshotLoadException("pending list of multicast '" + s.name + "' holds a copy of a consumer");
                     }
+                    if (state == Delivery.OUTSTANDING)
+                    {
+                        check(x.consumer != null, "an outstanding delivery has no consumer");
+                        x.consumer.outstanding++;
+                    }
                     list.append(x);
+                    listedDeliveries++;
                 }
                 break;
             }
@@ -507,6 +497,7 @@ final class EngineSnapshotLoader implements SnapshotSink
                                 " holds a delivery in state " + x.state);
                         }
                         c.multicastPending.append(x);
+                        listedDeliveries++;
                     }
                 }
                 break;
@@ -518,12 +509,12 @@ final class EngineSnapshotLoader implements SnapshotSink
 
     private Delivery delivery(final int ordinal, final DeliveryListKind kind, final long owner)
     {
-        if (ordinal < 0 || ordinal >= deliveryCount)
+        if (ordinal < 0 || ordinal >= deliveries.size())
         {
             throw new SnapshotLoadException(kind + " list of " + owner + " refers to delivery #" + ordinal + " of " +
-                deliveryCount);
+                deliveries.size());
         }
-        return deliveries[ordinal];
+        return deliveries.get(ordinal);
     }
 
     private void onEnd(final SnapshotEndDecoder d)
@@ -577,36 +568,50 @@ final class EngineSnapshotLoader implements SnapshotSink
             "subscriptions: " + subscriptions.size() + " read, SnapshotBegin says " + expectedSubscriptions);
         check(consumers.size() == expectedConsumers,
             "consumers: " + consumers.size() + " read, SnapshotBegin says " + expectedConsumers);
-        check(deliveryCount == expectedDeliveries,
-            "deliveries: " + deliveryCount + " read, SnapshotBegin says " + expectedDeliveries);
+        check(deliveries.size() == expectedDeliveries,
+            "deliveries: " + deliveries.size() + " read, SnapshotBegin says " + expectedDeliveries);
         check(liveMessages == expectedLiveMessages,
             "live messages: " + liveMessages + " read, SnapshotBegin says " + expectedLiveMessages);
         check(liveBytes == expectedLiveBytes, "live bytes: " + liveBytes + " read, SnapshotBegin says " + expectedLiveBytes);
 
+        // The messages go into their partitions' indexes here, in one run, not one by one as they are read. With the
+        // hash-map index of before, each store of a young message into a large old array dirtied a card that G1's
+        // refinement threads rescanned over and over while the reading went on (a third of the process's CPU in a
+        // fresh JVM, docs/BENCHMARKS.md). MessageIndex pages are small and allocated as the index fills, in entry
+        // order within a partition (the order messages are read), so the run below mostly stores into young pages.
+        for (int i = 0, n = messages.size(); i < n; i++)
+        {
+            final Message m = messages.get(i);
+            if (m.topic.messages[m.partition].put(m.entry, m) != null)
+            {
+                throw new SnapshotLoadException("message " + id(m) + " of topic '" + m.topic.name + "' appears twice");
+            }
+        }
         for (int i = 0, n = topics.size(); i < n; i++)
         {
             final Topic topic = topics.get(i);
             final long[] expected = expectedPartitionMessages.get(topic.id);
             for (int p = 0; p < topic.partitionCount; p++)
             {
+                topic.messages[p].trim();
                 check(topic.messages[p].size() == expected[p], "topic '" + topic.name + "' partition " + p + ": " +
                     topic.messages[p].size() + " messages read, its record says " + expected[p]);
             }
         }
 
-        for (int i = 0; i < deliveryCount; i++)
+        // a delivery enters a state list at most once (the list records check it), so all are in one if the count is
+        // full; consumers' outstanding counts were taken from the outstanding lists
+        if (listedDeliveries != deliveries.size())
         {
-            final Delivery d = deliveries[i];
-            if (d.list == null)
+            for (int i = 0, n = deliveries.size(); i < n; i++)
             {
-                final Message m = d.message;
-                throw new SnapshotLoadException("the delivery of " + m.partition + ":" + m.ledger + ":" + m.entry +
-                    " for '" + d.subscription.name + "' is in no list");
-            }
-            if (d.state == Delivery.OUTSTANDING)
-            {
-                check(d.consumer != null, "an outstanding delivery has no consumer");
-                d.consumer.outstanding++;
+                final Delivery d = deliveries.get(i);
+                if (d.list == null)
+                {
+                    final Message m = d.message;
+                    throw new SnapshotLoadException("the delivery of " + m.partition + ":" + m.ledger + ":" + m.entry +
+                        " for '" + d.subscription.name + "' is in no list");
+                }
             }
         }
         for (int i = 0, n = consumers.size(); i < n; i++)
@@ -674,5 +679,50 @@ final class EngineSnapshotLoader implements SnapshotSink
     long journalIndex()
     {
         return journalIndex;
+    }
+
+    /**
+     * Objects kept in reading order until {@link #finish()}: list records refer to deliveries by ordinal, and the
+     * messages are indexed at the end. In chunks, not one array grown by doubling: a chunk is small enough to be
+     * allocated young and is filled at once, so a store into it costs the collector nothing, where an array of
+     * millions of references sits in an old (humongous) region from the start and every store into it dirtied a card
+     * for G1's refinement to scan.
+     */
+    private static final class Staged<T>
+    {
+        private static final int CHUNK_SHIFT = 12;
+        private static final int CHUNK = 1 << CHUNK_SHIFT;
+        private static final int CHUNK_MASK = CHUNK - 1;
+
+        private Object[][] chunks = new Object[16][];
+        private int size;
+
+        void add(final T value)
+        {
+            final int chunk = size >>> CHUNK_SHIFT;
+            if (chunk == chunks.length)
+            {
+                chunks = Arrays.copyOf(chunks, chunk * 2);
+            }
+            Object[] values = chunks[chunk];
+            if (values == null)
+            {
+                values = new Object[CHUNK];
+                chunks[chunk] = values;
+            }
+            values[size & CHUNK_MASK] = value;
+            size++;
+        }
+
+        @SuppressWarnings("unchecked")
+        T get(final int index)
+        {
+            return (T)chunks[index >>> CHUNK_SHIFT][index & CHUNK_MASK];
+        }
+
+        int size()
+        {
+            return size;
+        }
     }
 }

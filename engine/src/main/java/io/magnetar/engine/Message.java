@@ -19,13 +19,33 @@ final class Message
     int keyLength;
     int attributeCount;
     int dataLength;
-    byte[] data = new byte[64];
+    byte[] data;
     /** payload bytes counted against the backlog: key + attribute names and values. */
     int payloadBytes;
     /** live deliveries; the message is deleted when this reaches zero. */
     int deliveries;
     Delivery firstDelivery;
     Message nextFree;
+
+    /**
+     * A message for the pool: room for a small key and attributes, grown by {@link #ensureCapacity}.
+     */
+    Message()
+    {
+        this(new byte[64]);
+    }
+
+    /**
+     * A message whose data array the caller provides (the snapshot loader, which knows the exact length only once it
+     * has read the record's deliveries, passes null and sets it then): no default array allocated only to be dropped,
+     * which for a recovery of N messages was N garbage arrays of 80 bytes.
+     *
+     * @param data holds the message's data, or null until the caller sets it.
+     */
+    Message(final byte[] data)
+    {
+        this.data = data;
+    }
 
     /**
      * Grows {@code data} by half (not double): this array is most of a live message's heap, and a message of the

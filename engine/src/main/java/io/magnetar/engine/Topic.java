@@ -2,8 +2,6 @@ package io.magnetar.engine;
 
 import java.util.ArrayList;
 
-import org.agrona.collections.Long2ObjectHashMap;
-
 /**
  * A topic: fixed partitions, each with its ledger, next entry and stored messages; its subscriptions.
  */
@@ -15,7 +13,7 @@ final class Topic
     final boolean[] owned;
     final long[] ledger;
     final long[] nextEntry;
-    final Long2ObjectHashMap<Message>[] messages;
+    final MessageIndex[] messages;
     final ArrayList<Subscription> subscriptions = new ArrayList<>();
 
     // Traffic counters since the node started (zeroed by NodeStarted; not in snapshots or the state hash): they
@@ -33,7 +31,6 @@ final class Topic
     /** messages moved to a dead-letter topic, every subscription. */
     long deadLettered;
 
-    @SuppressWarnings("unchecked")
     Topic(final int id, final String name, final int partitionCount)
     {
         this.id = id;
@@ -42,10 +39,10 @@ final class Topic
         this.owned = new boolean[partitionCount];
         this.ledger = new long[partitionCount];
         this.nextEntry = new long[partitionCount];
-        this.messages = new Long2ObjectHashMap[partitionCount];
+        this.messages = new MessageIndex[partitionCount];
         for (int p = 0; p < partitionCount; p++)
         {
-            messages[p] = new Long2ObjectHashMap<>();
+            messages[p] = new MessageIndex();
         }
     }
 

@@ -41,6 +41,11 @@ import io.magnetar.engine.snapshot.SnapshotWriter;
  * Usage: {@code java <jvm flags> -Xmx4g -cp bench/target/magnetar-bench.jar io.magnetar.bench.soak.SnapshotBench
  * [--live N] [--tail T] [--runs R] [--recovery-only] [--dir path]}. The restart is timed after the first node's engine
  * is dropped and a GC ran, as in a fresh process; {@code --recovery-only} skips part 1 and 2.
+ * <p>
+ * A restart in a fresh JVM, with exactly the heap and collector a node starts with: {@code --first-life-only --dir D}
+ * builds the first node in {@code D} and keeps it, then each {@code --restart-only --dir D} (a new process, on a copy
+ * of {@code D} if the runs are to be alike: each start journals a NodeStarted) times {@link Pipeline#start()} alone
+ * and checks the state against the first node's.
  */
 public final class SnapshotBench
 {
@@ -57,6 +62,8 @@ public final class SnapshotBench
         long tail = 100_000;
         int runs = 5;
         boolean engineFigures = true;
+        boolean firstLifeOnly = false;
+        boolean restartOnly = false;
         Path dir = null;
         for (int i = 0; i < args.length; i++)
         {
@@ -67,15 +74,36 @@ public final class SnapshotBench
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--dir" -> dir = Path.of(args[++i]);
                 case "--recovery-only" -> engineFigures = false;
+                case "--first-life-only" -> firstLifeOnly = true;
+                case "--restart-only" -> restartOnly = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] +
-                    "; usage: [--live N] [--tail T] [--runs R] [--recovery-only] [--dir path]");
+                    "; usage: [--live N] [--tail T] [--runs R] [--recovery-only] [--dir path] " +
+                    "[--first-life-only | --restart-only] (these two need --dir)");
             }
+        }
+        if ((firstLifeOnly || restartOnly) && null == dir)
+        {
+            throw new IllegalArgumentException("--first-life-only and --restart-only need --dir");
         }
         Journal.disableChronicleAnalytics();
         final boolean temporary = null == dir;
         final Path root = temporary ? Files.createTempDirectory("magnetar-snapshot-bench") : dir;
         try
         {
+            if (firstLifeOnly)
+            {
+                final long[] first = firstLife(live, tail, root.resolve("pipeline"));
+                Files.writeString(root.resolve("first-life"), first[0] + " " + first[1] + " " + first[2] + " " +
+                    maxLiveMessages(live, tail));
+                System.out.printf(Locale.ROOT, "first node kept in %s: %,d live messages, %,d journal entries after " +
+                    "the snapshot%n", root, first[1], first[2]);
+                return;
+            }
+            if (restartOnly)
+            {
+                restart(root);
+                return;
+            }
             System.out.printf(Locale.ROOT, "live messages %,d, tail %,d messages, %d runs, in %s%n", live, tail, runs, root);
             if (engineFigures)
             {
@@ -190,7 +218,7 @@ public final class SnapshotBench
         System.gc();
 
         final MutableEventListener egress2 = new MutableEventListener();
-        final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, live + tail)).conclude(),
+        final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             egress2);
         final Pipeline second = new Pipeline(context(dir, restarted, egress2, EventListener.MUTED));
         final CpuClock cpu = new CpuClock();
@@ -210,7 +238,7 @@ public final class SnapshotBench
             second.close();
         }
 
-        final Engine replayed = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, live + tail)).conclude(),
+        final Engine replayed = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             EventListener.MUTED);
         try (Journal journal = new Journal(dir.toFile(), Durability.ASYNC))
         {
@@ -237,6 +265,46 @@ public final class SnapshotBench
     }
 
     /**
+     * The restart alone, in this (fresh) JVM, of a first node kept by {@code --first-life-only}.
+     */
+    private static void restart(final Path root) throws Exception
+    {
+        final String[] first = Files.readString(root.resolve("first-life")).trim().split(" ");
+        final long liveAtStop = Long.parseLong(first[1]);
+        final MutableEventListener egress = new MutableEventListener();
+        // the first node's limit: the tail's publishes run ahead of its acks
+        final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(Long.parseLong(first[3])).conclude(), egress);
+        final Pipeline second = new Pipeline(context(root.resolve("pipeline"), restarted, egress, EventListener.MUTED));
+        final CpuClock cpu = new CpuClock();
+        final long start = System.nanoTime();
+        try
+        {
+            second.start();
+            final double ms = (System.nanoTime() - start) / 1e6;
+            final SnapshotInfo snapshot = second.recoveredSnapshot();
+            System.out.printf(Locale.ROOT, "recovery (Pipeline.start, fresh JVM) with %,d live messages: %.0f ms = " +
+                "snapshot of %,d messages (%,d bytes) + %,d journal entries; %s; heap committed %,d MB%n",
+                liveAtStop, ms, snapshot.liveMessages(), snapshot.bytes(), second.replayResult().entries(), cpu,
+                Runtime.getRuntime().totalMemory() >> 20);
+        }
+        finally
+        {
+            second.close();
+        }
+        // the state hash covers the NodeStarted this start journaled, so the live set is what can be compared
+        if (restarted.liveMessages() != liveAtStop)
+        {
+            throw new IllegalStateException("the restarted engine has " + restarted.liveMessages() +
+                " live messages, the first node had " + liveAtStop);
+        }
+    }
+
+    private static long maxLiveMessages(final long live, final long tail)
+    {
+        return Math.max(10_000_000, live + tail);
+    }
+
+    /**
      * The first node: N live messages, a snapshot, a tail; stopped without a snapshot on close.
      *
      * @return its final state hash, live messages, and the journal entries written after the snapshot.
@@ -246,7 +314,7 @@ public final class SnapshotBench
         final SoakMessages messages = new SoakMessages(100_000);
         final long[] consumerId = {0};
         final MutableEventListener egress = new MutableEventListener();
-        final Engine engine = new Engine(new EngineConfig().maxLiveMessages(Math.max(10_000_000, live + tail)).conclude(),
+        final Engine engine = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             egress);
         final Pipeline pipeline = new Pipeline(context(dir, engine, egress, attachedListener(consumerId)));
         final long tailEntries;

@@ -28,6 +28,12 @@ import java.util.List;
  * the entry it was taken after (same index and time stamp), and the handler loads it. Each one that is not is logged
  * with the reason and renamed {@code .rejected} (so a later start never picks it, e.g. once new entries reuse its
  * index after a torn journal tail), and the next older one is tried.
+ * <p>
+ * The file is read once: its first record says which journal entry it follows, and the handler loads it while it is
+ * verified ({@link SnapshotReader#verify(io.magnetar.engine.SnapshotSink)}); the handler stages what it reads and
+ * changes nothing unless the whole file is sound, so a damaged file is still refused whole. Only when something
+ * fails is the file read again from the start, to give the same reason a separate verification would (the damage
+ * to the file, if any, before what the journal or the handler said of it).
  */
 final class Recovery
 {
@@ -118,14 +124,14 @@ final class Recovery
     {
         try (SnapshotReader reader = store.open(file))
         {
-            final SnapshotInfo info = reader.verify();
-            if (!info.isComplete())
+            final SnapshotInfo begin = reader.verifyBegin();
+            if (!begin.isComplete())
             {
-                reject(store, file, info.status() + ": " + info.detail(), rejected);
+                reject(store, file, begin.status() + ": " + begin.detail(), rejected);
                 return null;
             }
 
-            final long index = info.journalIndex();
+            final long index = begin.journalIndex();
             final JournalReader journalReader;
             try
             {
@@ -133,7 +139,8 @@ final class Recovery
             }
             catch (final IllegalArgumentException ex)
             {
-                reject(store, file, "the journal has no entry at its index 0x" + Long.toHexString(index), rejected);
+                reject(store, file, reason(reader, "the journal has no entry at its index 0x" + Long.toHexString(index)),
+                    rejected);
                 return null;
             }
 
@@ -141,14 +148,15 @@ final class Recovery
             {
                 final EntryProbe probe = new EntryProbe();
                 journalReader.poll(probe, 1);
-                if (probe.index != index || probe.timestampMs != info.timestampMs())
+                if (probe.index != index || probe.timestampMs != begin.timestampMs())
                 {
-                    reject(store, file, "the journal entry at 0x" + Long.toHexString(index) + " is " +
+                    reject(store, file, reason(reader, "the journal entry at 0x" + Long.toHexString(index) + " is " +
                         (probe.index < 0 ? "missing or damaged" : "another one (stamped " + probe.timestampMs +
-                        ", the snapshot says " + info.timestampMs() + ")"), rejected);
+                        ", the snapshot says " + begin.timestampMs() + ")")), rejected);
                     return null;
                 }
 
+                final SnapshotInfo[] verified = new SnapshotInfo[1];
                 final UncheckedIOException[] readFailure = new UncheckedIOException[1];
                 try
                 {
@@ -156,12 +164,12 @@ final class Recovery
                     {
                         try
                         {
-                            reader.readRecords(sink);
+                            verified[0] = reader.verify(sink);
                         }
-                        catch (final UncheckedIOException ex)
+                        catch (final IOException ex)
                         {
-                            readFailure[0] = ex;
-                            throw ex;
+                            readFailure[0] = new UncheckedIOException("cannot read snapshot " + file, ex);
+                            throw readFailure[0];
                         }
                     });
                 }
@@ -171,8 +179,17 @@ final class Recovery
                     {
                         throw readFailure[0]; // the disk failed, not the snapshot: do not set it aside
                     }
-                    reject(store, file, "it does not load: " + ex.getMessage(), rejected);
+                    // a file found damaged is refused for that; one the handler refused before its end is read whole
+                    final SnapshotInfo found = null != verified[0] ? verified[0] : reader.verify();
+                    reject(store, file, found.isComplete() ? "it does not load: " + ex.getMessage() :
+                        found.status() + ": " + found.detail(), rejected);
                     return null;
+                }
+                final SnapshotInfo info = verified[0];
+                if (!info.isComplete())
+                {
+                    // the handler loads nothing without a SnapshotEnd, which a damaged file does not hand on
+                    throw new IllegalStateException("snapshot " + file + " was loaded but is " + info);
                 }
 
                 final ReplayCounter counter = new ReplayCounter(handler);
@@ -192,6 +209,15 @@ final class Recovery
                 journalReader.close();
             }
         }
+    }
+
+    /**
+     * @return what is wrong with the file itself, if anything (read whole), else {@code otherwise}.
+     */
+    private static String reason(final SnapshotReader reader, final String otherwise) throws IOException
+    {
+        final SnapshotInfo info = reader.verify();
+        return info.isComplete() ? otherwise : info.status() + ": " + info.detail();
     }
 
     private static void reject(final SnapshotStore store, final Path file, final String reason, final List<String> rejected)

@@ -17,9 +17,10 @@ import io.magnetar.engine.SnapshotSource;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Reads one snapshot file: {@link #verify()} checks it from end to end without loading anything, and as a
- * {@link SnapshotSource} it hands the records to a loader. Reads sequentially through a buffer, so files of any
- * size work. One thread.
+ * Reads one snapshot file: {@link #verify()} checks it from end to end without loading anything,
+ * {@link #verify(SnapshotSink)} checks it while handing each record to a loader (one pass over the file for recovery),
+ * and as a {@link SnapshotSource} it hands the records to a loader unchecked. Reads sequentially through a buffer, so
+ * files of any size work. One thread.
  */
 public final class SnapshotReader implements SnapshotSource, AutoCloseable
 {
@@ -68,6 +69,43 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable
      */
     public SnapshotInfo verify() throws IOException
     {
+        return scan(null, false);
+    }
+
+    /**
+     * {@link #verify()}, handing each record to {@code sink} as soon as it has passed the checks that can be made at
+     * that point: the sink sees the records of an intact file, SnapshotEnd included, in one pass. The checksum,
+     * count and trailing bytes can only be judged at the end, so a damaged file may have handed records before it
+     * is found out: the sink must not act on them until SnapshotEnd reaches it (the engine's loader only stages them,
+     * and checks the checksum itself). A SnapshotEnd that does not match is not handed on. An exception thrown by
+     * the sink ends the pass and propagates.
+     *
+     * @param sink to receive the records.
+     * @return what was found, as {@link #verify()}.
+     * @throws IOException if reading failed.
+     */
+    public SnapshotInfo verify(final SnapshotSink sink) throws IOException
+    {
+        return scan(sink, false);
+    }
+
+    /**
+     * The checks {@link #verify()} makes on the first record alone: what recovery needs to know before it loads the
+     * file (which journal entry the snapshot follows). The rest of the file is not read.
+     *
+     * @return {@link SnapshotInfo.Status#INCOMPLETE} or {@link SnapshotInfo.Status#CORRUPT} as {@link #verify()} would
+     * say it of a file whose first record is not a SnapshotBegin for the journal index in the file name; otherwise
+     * {@link SnapshotInfo.Status#COMPLETE} with SnapshotBegin's fields and one record, which says nothing yet of the
+     * records after it.
+     * @throws IOException if reading failed.
+     */
+    public SnapshotInfo verifyBegin() throws IOException
+    {
+        return scan(null, true);
+    }
+
+    private SnapshotInfo scan(final SnapshotSink sink, final boolean beginOnly) throws IOException
+    {
         rewind();
         checksum.reset();
         long records = 0;
@@ -113,6 +151,11 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable
                             hex(journalIndex) + ", the file name says " + hex(expectedIndex), journalIndex, timestampMs,
                             startCount, liveMessages, records);
                     }
+                    if (beginOnly)
+                    {
+                        return info(SnapshotInfo.Status.COMPLETE, null, journalIndex, timestampMs, startCount,
+                            liveMessages, 1);
+                    }
                 }
                 if (templateId == SnapshotEndDecoder.TEMPLATE_ID)
                 {
@@ -133,12 +176,24 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable
                         filePosition != size ?
                             (size - filePosition) + " bytes after SnapshotEnd" : null;
                     records++;
+                    if (problem == null && sink != null)
+                    {
+                        toSink(sink, offset, length);
+                    }
                     return info(problem == null ? SnapshotInfo.Status.COMPLETE : SnapshotInfo.Status.CORRUPT, problem,
                         journalIndex, timestampMs, startCount, liveMessages, records);
                 }
                 checksum.update(view, offset, length);
                 records++;
+                if (sink != null)
+                {
+                    toSink(sink, offset, length);
+                }
             }
+        }
+        catch (final SinkFailure ex)
+        {
+            throw ex.failure;
         }
         catch (final CorruptFrameException ex)
         {
@@ -311,9 +366,37 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable
         return true;
     }
 
+    private void toSink(final SnapshotSink sink, final int offset, final int length)
+    {
+        try
+        {
+            sink.onRecord(view, offset, length);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new SinkFailure(ex); // the sink's, not damage to the file: not to be caught as a malformed record
+        }
+    }
+
     private static String hex(final long index)
     {
         return "0x" + Long.toHexString(index);
+    }
+
+    /**
+     * Carries what the sink threw past the handlers for malformed records.
+     */
+    private static final class SinkFailure extends RuntimeException
+    {
+        private static final long serialVersionUID = 1L;
+
+        final RuntimeException failure;
+
+        SinkFailure(final RuntimeException failure)
+        {
+            super(null, null, false, false);
+            this.failure = failure;
+        }
     }
 
     /**

@@ -164,6 +164,22 @@ class SnapshotRecoveryTest
     }
 
     @Test
+    void bytesAfterTheSnapshotEndAreRefusedThoughEveryRecordLoads() throws IOException
+    {
+        final Run run = run(11, 80, 30, true);
+        final List<Path> snapshots = new SnapshotStore(snapshotDir()).snapshots();
+        final Path newest = snapshots.get(0);
+        final long previousIndex = SnapshotStore.indexOf(snapshots.get(1));
+        Files.write(newest, new byte[]{ 1, 2, 3 }, java.nio.file.StandardOpenOption.APPEND);
+
+        final Recovered recovered = recover();
+        assertEquals(previousIndex, recovered.result.snapshot().journalIndex(), "fell back to the previous snapshot");
+        assertEquals(run.liveHash, recovered.engine.stateHash());
+        assertTrue(logLines.stream().anyMatch((l) -> l.contains(newest.getFileName() + " ignored: CORRUPT") &&
+            l.contains("after SnapshotEnd")), () -> "a clear log line: " + logLines);
+    }
+
+    @Test
     void withTheJournalWholeADamagedOnlySnapshotFallsBackToTheWholeJournal() throws IOException
     {
         // no interval triggers: the only snapshot is the one on close, and one snapshot never truncates the journal

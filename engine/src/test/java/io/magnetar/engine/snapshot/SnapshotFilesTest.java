@@ -57,6 +57,19 @@ class SnapshotFilesTest
             final Engine restored = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
             restored.loadSnapshot(reader);
             assertEquals(engine.stateHash(), restored.stateHash());
+
+            final SnapshotInfo begin = reader.verifyBegin();
+            assertTrue(begin.isComplete(), begin::toString);
+            assertEquals(INDEX, begin.journalIndex());
+            assertEquals(123_456L, begin.timestampMs());
+            assertEquals(engine.liveMessages(), begin.liveMessages());
+
+            // in one pass, as recovery loads: the same state and the same verdict
+            final Engine onePass = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
+            final SnapshotInfo[] found = new SnapshotInfo[1];
+            onePass.loadSnapshot((sink) -> found[0] = verify(reader, sink));
+            assertEquals(engine.stateHash(), onePass.stateHash());
+            assertEquals(info, found[0]);
         }
     }
 
@@ -113,6 +126,14 @@ class SnapshotFilesTest
             final SnapshotInfo info = reader.verify();
             assertEquals(SnapshotInfo.Status.CORRUPT, info.status());
             assertTrue(info.detail().contains("after SnapshotEnd"), info.detail());
+
+            // loaded while verified, the records before are all sound: the SnapshotEnd is not handed on
+            final Engine onePass = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
+            final long freshHash = onePass.stateHash();
+            final SnapshotInfo[] found = new SnapshotInfo[1];
+            assertThrows(SnapshotLoadException.class, () -> onePass.loadSnapshot((sink) -> found[0] = verify(reader, sink)));
+            assertEquals(info, found[0]);
+            assertEquals(freshHash, onePass.stateHash());
         }
     }
 
@@ -124,6 +145,7 @@ class SnapshotFilesTest
         try (SnapshotReader reader = new SnapshotReader(renamed))
         {
             assertEquals(SnapshotInfo.Status.CORRUPT, reader.verify().status());
+            assertEquals(SnapshotInfo.Status.CORRUPT, reader.verifyBegin().status());
         }
     }
 
@@ -198,6 +220,34 @@ class SnapshotFilesTest
         }
         assertEquals(freshHash, engine.stateHash(), "a refused snapshot leaves the engine fresh: " + what);
         assertNotEquals(freshHash, original.stateHash());
+
+        // in one pass, as recovery loads (verified while loaded): refused as well, the engine still fresh, and where
+        // the reader got to a verdict before the loader gave up, it is the verdict of verify() alone
+        final Engine onePass = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
+        try (SnapshotReader reader = new SnapshotReader(file))
+        {
+            final SnapshotInfo whole = reader.verify();
+            final SnapshotInfo[] found = new SnapshotInfo[1];
+            assertThrows(SnapshotLoadException.class, () -> onePass.loadSnapshot((sink) -> found[0] = verify(reader, sink)),
+                what);
+            if (null != found[0])
+            {
+                assertEquals(whole, found[0], what);
+            }
+        }
+        assertEquals(freshHash, onePass.stateHash(), "a refused snapshot leaves the engine fresh (one pass): " + what);
+    }
+
+    private static SnapshotInfo verify(final SnapshotReader reader, final io.magnetar.engine.SnapshotSink sink)
+    {
+        try
+        {
+            return reader.verify(sink);
+        }
+        catch (final IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
     }
 
     private static Path write(final SnapshotStore store, final Engine engine, final long index) throws IOException
