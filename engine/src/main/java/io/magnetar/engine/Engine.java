@@ -2,6 +2,7 @@ package io.magnetar.engine;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -134,7 +135,12 @@ public final class Engine implements CommandHandler, Snapshottable
     private int keyHashHintCount;
 
     // ---------------------------------------------------------------- pools
-    private Message freeMessages;
+    /**
+     * Free messages, an array stack rather than a link in each message (which a live message would carry for nothing):
+     * it grows only past its largest size so far, so the steady state still allocates nothing.
+     */
+    private Message[] freeMessages = new Message[64];
+    private int freeMessageCount;
     private Delivery freeDeliveries;
     private KeyState freeKeyStates;
 
@@ -1088,7 +1094,7 @@ public final class Engine implements CommandHandler, Snapshottable
             messages.next();
             final Message m = allocateMessage();
             final PublishDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
-            m.attributeCount = attributes.count();
+            m.attributeCount = (char)attributes.count();   // at most config.maxAttributes, checked above
             int position = 0;
             int attributeBytes = 0;
             while (attributes.hasNext())
@@ -1109,18 +1115,16 @@ public final class Engine implements CommandHandler, Snapshottable
             final int keyLength = messages.keyLength();
             m.ensureCapacity(position + keyLength);
             messages.getKey(m.data, position, keyLength);
-            m.keyOffset = position;
-            m.keyLength = keyLength;
+            m.keyLength = (char)keyLength;   // at most config.maxKeyBytes, checked above
             m.dataLength = position + keyLength;
-            m.payloadBytes = keyLength + attributeBytes;
             final int hint = null == hints ? -1 : hints[index];
-            m.keyHash = hint >= 0 ? hint : Murmur3.keyHash(m.data, m.keyOffset, keyLength);
+            m.keyHash = hint >= 0 ? hint : Murmur3.keyHash(m.data, position, keyLength);
             index++;
 
             final int partition = Murmur3.partition(m.keyHash, topic.partitionCount);
             store(topic, partition, m);
             ids.next().partition(partition).ledger(m.ledger).entry(m.entry);
-            if (m.deliveries == 0)
+            if (m.firstDelivery == null)
             {
                 releaseMessage(m);
             }
@@ -1149,7 +1153,7 @@ public final class Engine implements CommandHandler, Snapshottable
         }
         topic.messages[partition].put(m.entry, m);
         liveMessages++;
-        liveBytes += m.payloadBytes;
+        liveBytes += m.payloadBytes();
         for (int i = 0; i < n; i++)
         {
             final Subscription subscription = subs.get(i);
@@ -1178,24 +1182,23 @@ public final class Engine implements CommandHandler, Snapshottable
         final int idLength = formatId(original.partition, original.ledger, original.entry, originalIdScratch);
         final int extra = 4 + ORIGINAL_ID.length + idLength;
         m.ensureCapacity(original.dataLength + extra);
-        System.arraycopy(original.data, 0, m.data, 0, original.keyOffset);
-        int position = original.keyOffset;
+        final int keyOffset = original.keyOffset();
+        System.arraycopy(original.data, 0, m.data, 0, keyOffset);
+        int position = keyOffset;
         m.putU16(position, ORIGINAL_ID.length);
         System.arraycopy(ORIGINAL_ID, 0, m.data, position + 2, ORIGINAL_ID.length);
         position += 2 + ORIGINAL_ID.length;
         m.putU16(position, idLength);
         System.arraycopy(originalIdScratch, 0, m.data, position + 2, idLength);
         position += 2 + idLength;
-        System.arraycopy(original.data, original.keyOffset, m.data, position, original.keyLength);
-        m.keyOffset = position;
+        System.arraycopy(original.data, keyOffset, m.data, position, original.keyLength);
         m.keyLength = original.keyLength;
         m.dataLength = position + original.keyLength;
         m.keyHash = original.keyHash;
-        m.attributeCount = original.attributeCount + 1;
-        m.payloadBytes = original.payloadBytes + ORIGINAL_ID.length + idLength;
+        m.attributeCount = (char)(original.attributeCount + 1);   // config.maxAttributes is at most 65534
 
         store(dlq, Murmur3.partition(m.keyHash, dlq.partitionCount), m);
-        if (m.deliveries == 0)
+        if (m.firstDelivery == null)
         {
             releaseMessage(m);
         }
@@ -1548,11 +1551,11 @@ public final class Engine implements CommandHandler, Snapshottable
             previous = x;
         }
         releaseDelivery(d);
-        if (--m.deliveries == 0)
+        if (m.firstDelivery == null)
         {
             m.topic.messages[m.partition].remove(m.entry);
             liveMessages--;
-            liveBytes -= m.payloadBytes;
+            liveBytes -= m.payloadBytes();
             releaseMessage(m);
         }
     }
@@ -1935,7 +1938,7 @@ public final class Engine implements CommandHandler, Snapshottable
                     .putValue(data, valueOffset + 2, valueLength);
                 position = valueOffset + 2 + valueLength;
             }
-            messages.putKey(data, m.keyOffset, m.keyLength);
+            messages.putKey(data, m.keyOffset(), m.keyLength);
         }
         consumer.batchSize = 0;
         emit(consumer.sessionId, deliveriesEncoder.encodedLength());
@@ -2139,21 +2142,23 @@ public final class Engine implements CommandHandler, Snapshottable
 
     private Message allocateMessage()
     {
-        Message m = freeMessages;
-        if (m == null)
+        if (freeMessageCount == 0)
         {
             return new Message();
         }
-        freeMessages = m.nextFree;
-        m.nextFree = null;
+        final Message m = freeMessages[--freeMessageCount];
+        freeMessages[freeMessageCount] = null;
         return m;
     }
 
     private void releaseMessage(final Message m)
     {
         m.reset();
-        m.nextFree = freeMessages;
-        freeMessages = m;
+        if (freeMessageCount == freeMessages.length)
+        {
+            freeMessages = Arrays.copyOf(freeMessages, freeMessageCount << 1);
+        }
+        freeMessages[freeMessageCount++] = m;
     }
 
     private Delivery allocateDelivery(final Subscription subscription, final Message m)
@@ -2172,7 +2177,6 @@ public final class Engine implements CommandHandler, Snapshottable
         d.message = m;
         d.nextOfMessage = m.firstDelivery;
         m.firstDelivery = d;
-        m.deliveries++;
         return d;
     }
 
@@ -2241,7 +2245,7 @@ public final class Engine implements CommandHandler, Snapshottable
     {
         final Hasher h = new Hasher();
         h.add(m.partition).add(m.ledger).add(m.entry).add(m.sequence).add(m.publishTimeMs).add(m.keyHash)
-            .add(m.keyOffset).add(m.keyLength).add(m.attributeCount).add(m.payloadBytes).add(m.deliveries);
+            .add(m.keyOffset()).add(m.keyLength).add(m.attributeCount).add(m.payloadBytes()).add(m.deliveries());
         for (int i = 0; i < m.dataLength; i++)
         {
             h.add(m.data[i]);

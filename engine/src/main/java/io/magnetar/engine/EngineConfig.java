@@ -32,7 +32,8 @@ public final class EngineConfig
         require(maxTopicNameBytes >= 1 && maxTopicNameBytes <= 128, "maxTopicNameBytes must be 1..128");
         require(maxPartitions >= 1 && maxPartitions <= 4096, "maxPartitions must be 1..4096");
         require(maxKeyBytes >= 1 && maxKeyBytes <= 65535, "maxKeyBytes must be 1..65535");
-        require(maxAttributes >= 0 && maxAttributes <= 65535, "maxAttributes must be 0..65535");
+        // a message keeps its attribute count in a char; a dead-lettered copy has one attribute more (its original id)
+        require(maxAttributes >= 0 && maxAttributes <= 65534, "maxAttributes must be 0..65534");
         require(maxAttributeNameBytes >= 1 && maxAttributeValueBytes >= 0, "attribute limits must be positive");
         require(maxPublishBatch >= 1 && maxPublishBatch <= 65535, "maxPublishBatch must be 1..65535");
         require(maxAckBatch >= 1 && maxAckBatch <= 65535, "maxAckBatch must be 1..65535");

@@ -340,10 +340,17 @@ final class EngineSnapshotLoader implements SnapshotSink
         m.sequence = d.sequence();
         m.publishTimeMs = d.publishTimeMs();
         m.keyHash = d.keyHash();
-        m.keyOffset = d.keyOffset();
-        m.keyLength = d.keyLength();
-        m.attributeCount = d.attributeCount();
-        m.payloadBytes = d.payloadBytes();
+        final int keyOffset = d.keyOffset();
+        final int keyLength = d.keyLength();
+        final int attributeCount = d.attributeCount();
+        final int payloadBytes = d.payloadBytes();
+        if (keyLength < 1 || keyLength > Character.MAX_VALUE || attributeCount < 0 || attributeCount > Character.MAX_VALUE)
+        {
+            throw new SnapshotLoadException("message " + id(m) + ": a key of " + keyLength + " bytes, " + attributeCount +
+                " attributes");
+        }
+        m.keyLength = (char)keyLength;
+        m.attributeCount = (char)attributeCount;
 
         final MessageRecordDecoder.DeliveriesDecoder group = d.deliveries();
         final int count = group.count();
@@ -398,13 +405,19 @@ final class EngineSnapshotLoader implements SnapshotSink
             last = delivery;
             deliveries.add(delivery);
         }
-        m.deliveries = count;
 
+        // the message keeps neither keyOffset nor payloadBytes but derives them from the data's length: the record's
+        // must be those
         final int length = d.dataLength();
-        if (m.keyLength < 1 || m.keyOffset < 0 || m.keyOffset + m.keyLength != length || m.payloadBytes < 0)
+        if (keyOffset < 0 || keyOffset + keyLength != length)
         {
-            throw new SnapshotLoadException("message " + id(m) + ": key at " + m.keyOffset + " of " + m.keyLength +
+            throw new SnapshotLoadException("message " + id(m) + ": key at " + keyOffset + " of " + keyLength +
                 " bytes does not end its " + length + " bytes of data");
+        }
+        if (payloadBytes < 0 || payloadBytes != length - 4 * attributeCount)
+        {
+            throw new SnapshotLoadException("message " + id(m) + ": " + payloadBytes + " payload bytes in " + length +
+                " bytes of data with " + attributeCount + " attributes");
         }
         m.data = new byte[length];
         d.getData(m.data, 0, length);
@@ -412,7 +425,7 @@ final class EngineSnapshotLoader implements SnapshotSink
 
         messages.add(m); // indexed in finish()
         liveMessages++;
-        liveBytes += m.payloadBytes;
+        liveBytes += payloadBytes;
     }
 
     private static String id(final Message m)

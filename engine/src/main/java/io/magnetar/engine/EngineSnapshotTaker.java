@@ -227,10 +227,11 @@ final class EngineSnapshotTaker
 
     private void writeMessage(final Message m)
     {
-        if (m.deliveries > MAX_GROUP)
+        final int deliveries = m.deliveries();
+        if (deliveries > MAX_GROUP)
         {
             throw new IllegalStateException("message " + m.partition + ":" + m.ledger + ":" + m.entry + " has " +
-                m.deliveries + " deliveries, more than a snapshot record holds (" + MAX_GROUP + ")");
+                deliveries + " deliveries, more than a snapshot record holds (" + MAX_GROUP + ")");
         }
         final MessageRecordEncoder.DeliveriesEncoder group = messageEncoder.wrapAndApplyHeader(buffer, 0, header)
             .topicId(m.topic.id)
@@ -240,12 +241,11 @@ final class EngineSnapshotTaker
             .sequence(m.sequence)
             .publishTimeMs(m.publishTimeMs)
             .keyHash(m.keyHash)
-            .keyOffset(m.keyOffset)
+            .keyOffset(m.keyOffset())
             .keyLength(m.keyLength)
             .attributeCount(m.attributeCount)
-            .payloadBytes(m.payloadBytes)
-            .deliveriesCount(m.deliveries);
-        int chained = 0;
+            .payloadBytes(m.payloadBytes())
+            .deliveriesCount(deliveries);
         for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
         {
             group.next()
@@ -255,12 +255,6 @@ final class EngineSnapshotTaker
                 .dueMs(d.dueMs)
                 .consumerId(d.consumer == null ? 0 : d.consumer.id);
             deliveryOrdinals.put(d, nextDeliveryOrdinal++);
-            chained++;
-        }
-        if (chained != m.deliveries)
-        {
-            throw new IllegalStateException("message " + m.partition + ":" + m.ledger + ":" + m.entry + " counts " +
-                m.deliveries + " deliveries but chains " + chained);
         }
         messageEncoder.putData(m.data, 0, m.dataLength);
         emit(messageEncoder.encodedLength());

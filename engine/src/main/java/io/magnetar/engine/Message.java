@@ -4,7 +4,8 @@ package io.magnetar.engine;
  * One stored message: id, key, attributes and the head of its chain of deliveries. Pooled.
  * <p>
  * {@code data} holds each attribute as {@code [u16 nameLength][name][u16 valueLength][value]} (little endian),
- * then the key bytes at {@link #keyOffset}: the order in which they arrive on the wire.
+ * then the key bytes at {@link #keyOffset()}: the order in which they arrive on the wire. Pooled messages are kept
+ * in an array stack in the engine, not linked through a field: a live message carries no pool link.
  */
 final class Message
 {
@@ -15,17 +16,20 @@ final class Message
     long sequence;
     long publishTimeMs;
     int keyHash;
-    int keyOffset;
-    int keyLength;
-    int attributeCount;
+    /** at most 65535: {@link EngineConfig} bounds maxKeyBytes so, and the loader checks a snapshot's. */
+    char keyLength;
+    /**
+     * at most 65535 (a u16 group count on the wire): {@link EngineConfig} bounds maxAttributes to 65534, which leaves
+     * room for the original-id attribute a dead-lettered copy adds; the loader checks a snapshot's.
+     */
+    char attributeCount;
     int dataLength;
     byte[] data;
-    /** payload bytes counted against the backlog: key + attribute names and values. */
-    int payloadBytes;
-    /** live deliveries; the message is deleted when this reaches zero. */
-    int deliveries;
+    /**
+     * The chain of live deliveries through {@link Delivery#nextOfMessage}; the message is deleted when it is empty.
+     * No count is kept beside it (see {@link #deliveries()}): 4 bytes per live message.
+     */
     Delivery firstDelivery;
-    Message nextFree;
 
     /**
      * A message for the pool: room for a small key and attributes, grown by {@link #ensureCapacity}.
@@ -72,12 +76,40 @@ final class Message
         data[index + 1] = (byte)(value >>> 8);
     }
 
+    /**
+     * Where the key starts: it ends the data. Derived, not stored (4 bytes per live message).
+     */
+    int keyOffset()
+    {
+        return dataLength - keyLength;
+    }
+
+    /**
+     * Payload bytes counted against the backlog: key + attribute names and values, that is the data without the two
+     * u16 length prefixes of each attribute. Derived, not stored (4 bytes per live message).
+     */
+    int payloadBytes()
+    {
+        return dataLength - 4 * attributeCount;
+    }
+
+    /**
+     * Live deliveries: the length of the chain. Walks it; for snapshots and the state hash, not the command path.
+     */
+    int deliveries()
+    {
+        int n = 0;
+        for (Delivery d = firstDelivery; d != null; d = d.nextOfMessage)
+        {
+            n++;
+        }
+        return n;
+    }
+
     void reset()
     {
         topic = null;
         firstDelivery = null;
-        deliveries = 0;
         dataLength = 0;
-        nextFree = null;
     }
 }
