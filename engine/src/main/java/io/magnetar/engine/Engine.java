@@ -1170,7 +1170,7 @@ public final class Engine implements CommandHandler, Snapshottable
 
     private void deadLetter(final Delivery d)
     {
-        final Subscription subscription = d.subscription;
+        final Subscription subscription = d.subscription();
         final Message original = d.message;
         Topic dlq = topicsByName.get(subscription.deadLetterTopic);
         if (dlq == null)
@@ -1338,7 +1338,7 @@ public final class Engine implements CommandHandler, Snapshottable
         final boolean multicast = subscription.type == SubscriptionType.MULTICAST;
         for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
         {
-            if (d.subscription == subscription && (!multicast || d.consumer == consumer))
+            if (d.subscription() == subscription && (!multicast || d.consumer() == consumer))
             {
                 return d;
             }
@@ -1355,10 +1355,10 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private void deliver(final Delivery d, final Consumer consumer)
     {
-        final Subscription subscription = d.subscription;
-        d.list.remove(d);
+        final Subscription subscription = d.subscription();
+        d.pendingList().remove(d);
         d.state = Delivery.OUTSTANDING;
-        d.consumer = consumer;
+        d.bind(consumer);
         d.deliveryCount++;
         subscription.delivered++;
         subscription.topic.delivered++;
@@ -1398,14 +1398,14 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private void leaveOutstanding(final Delivery d)
     {
-        final Subscription subscription = d.subscription;
-        final Consumer consumer = d.consumer;
+        final Subscription subscription = d.subscription();
+        final Consumer consumer = d.consumer();
         subscription.outstanding.remove(d);
         consumer.outstanding--;
         if (subscription.type != SubscriptionType.MULTICAST)
         {
             consumer.disown(d);
-            d.consumer = null;
+            d.unbind();
         }
         if (subscription.type == SubscriptionType.KEY_SHARED)
         {
@@ -1427,7 +1427,7 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private void redeliver(final Delivery d, final boolean nackDelay)
     {
-        final Subscription subscription = d.subscription;
+        final Subscription subscription = d.subscription();
         if (subscription.maxDeliveries > 0 && d.deliveryCount >= subscription.maxDeliveries)
         {
             deadLetter(d);
@@ -1454,10 +1454,10 @@ public final class Engine implements CommandHandler, Snapshottable
     {
         d.state = Delivery.PENDING;
         d.dueMs = 0;
-        final Subscription subscription = d.subscription;
+        final Subscription subscription = d.subscription();
         if (subscription.type == SubscriptionType.MULTICAST)
         {
-            d.consumer.multicastPending.insertBySequence(d);
+            d.consumer().multicastPending.insertBySequence(d);
         }
         else
         {
@@ -1491,7 +1491,7 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private void complete(final Delivery d)
     {
-        final Subscription subscription = d.subscription;
+        final Subscription subscription = d.subscription();
         switch (d.state)
         {
             case Delivery.OUTSTANDING:
@@ -1523,12 +1523,12 @@ public final class Engine implements CommandHandler, Snapshottable
                         }
                     }
                 }
-                d.list.remove(d);
+                d.pendingList().remove(d);
                 break;
         }
         if (d.inConsumerList)
         {
-            d.consumer.disown(d);
+            d.consumer().disown(d);
         }
         markDirty(subscription);
 
@@ -1870,7 +1870,7 @@ public final class Engine implements CommandHandler, Snapshottable
             {
                 final Consumer consumer = consumers.get(i);
                 final Delivery copy = i == 0 ? d : allocateDelivery(subscription, m);
-                copy.consumer = consumer;
+                copy.bind(consumer);
                 copy.state = Delivery.PENDING;
                 consumer.own(copy);
                 consumer.multicastPending.insertBySequence(copy);
@@ -2173,7 +2173,7 @@ public final class Engine implements CommandHandler, Snapshottable
             freeDeliveries = d.next;
             d.next = null;
         }
-        d.subscription = subscription;
+        d.owner = subscription;
         d.message = m;
         d.nextOfMessage = m.firstDelivery;
         m.firstDelivery = d;
@@ -2237,7 +2237,7 @@ public final class Engine implements CommandHandler, Snapshottable
         for (Delivery d = list.head; d != null; d = d.next)
         {
             h.add(d.message.sequence).add(d.state).add(d.deliveryCount).add(d.dueMs)
-                .add(d.consumer == null ? 0 : d.consumer.id);
+                .add(d.consumer() == null ? 0 : d.consumer().id);
         }
     }
 
@@ -2252,7 +2252,7 @@ public final class Engine implements CommandHandler, Snapshottable
         }
         for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
         {
-            h.add(d.subscription.name).add(d.state).add(d.deliveryCount).add(d.dueMs).add(d.consumer == null ? 0 : d.consumer.id);
+            h.add(d.subscription().name).add(d.state).add(d.deliveryCount).add(d.dueMs).add(d.consumer() == null ? 0 : d.consumer().id);
         }
         return h.value;
     }

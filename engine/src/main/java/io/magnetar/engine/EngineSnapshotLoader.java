@@ -385,12 +385,17 @@ final class EngineSnapshotLoader implements SnapshotSink
                     throw new SnapshotLoadException("message " + id(m) + " has a delivery bound to consumer " + consumerId +
                         ", which is not a consumer of '" + subscription.name + "'");
                 }
+                // only multicast copies stay bound when not outstanding; a delivery's pending list follows from it
+                if (state != Delivery.OUTSTANDING && subscription.type != SubscriptionType.MULTICAST)
+                {
+                    throw new SnapshotLoadException("message " + id(m) + " has a delivery of '" + subscription.name +
+                        "' in state " + state + " bound to consumer " + consumerId);
+                }
             }
 
             final Delivery delivery = new Delivery();
-            delivery.subscription = subscription;
+            delivery.owner = consumer != null ? consumer : subscription;   // checked above: a consumer of it
             delivery.message = m;
-            delivery.consumer = consumer;
             delivery.state = (byte)state;
             delivery.deliveryCount = timesSent;
             delivery.dueMs = dueMs;
@@ -457,20 +462,20 @@ final class EngineSnapshotLoader implements SnapshotSink
                 for (int i = 0; i < count; i++)
                 {
                     final Delivery x = delivery(group.next().ordinal(), kind, owner);
-                    if (x.subscription != s || x.state != state || x.list != null)
+                    if (x.subscription() != s || x.state != state || x.inList)
                     {
                         throw new SnapshotLoadException(kind + " list of '" + s.name + "' holds a delivery of '" +
-                            x.subscription.name + "' in state " + x.state + (x.list != null ? " already in a list" : ""));
+                            x.subscription().name + "' in state " + x.state + (x.inList ? " already in a list" : ""));
                     }
                     if (kind == DeliveryListKind.SUBSCRIPTION_PENDING && s.type == SubscriptionType.MULTICAST &&
-                        x.consumer != null)
+                        x.consumer() != null)
                     {
                         throw new SnapshotLoadException("pending list of multicast '" + s.name + "' holds a copy of a consumer");
                     }
                     if (state == Delivery.OUTSTANDING)
                     {
-                        check(x.consumer != null, "an outstanding delivery has no consumer");
-                        x.consumer.outstanding++;
+                        check(x.consumer() != null, "an outstanding delivery has no consumer");
+                        x.consumer().outstanding++;
                     }
                     list.append(x);
                     listedDeliveries++;
@@ -488,10 +493,10 @@ final class EngineSnapshotLoader implements SnapshotSink
                 for (int i = 0; i < count; i++)
                 {
                     final Delivery x = delivery(group.next().ordinal(), kind, owner);
-                    if (x.consumer != c)
+                    if (x.consumer() != c)
                     {
                         throw new SnapshotLoadException(kind + " list of consumer " + owner + " holds a delivery of " +
-                            (x.consumer == null ? "no consumer" : "consumer " + x.consumer.id));
+                            (x.consumer() == null ? "no consumer" : "consumer " + x.consumer().id));
                     }
                     if (kind == DeliveryListKind.CONSUMER_OWNED)
                     {
@@ -503,7 +508,7 @@ final class EngineSnapshotLoader implements SnapshotSink
                     }
                     else
                     {
-                        if (x.state != Delivery.PENDING || x.list != null ||
+                        if (x.state != Delivery.PENDING || x.inList ||
                             c.subscription.type != SubscriptionType.MULTICAST)
                         {
                             throw new SnapshotLoadException("multicast pending list of consumer " + owner +
@@ -619,11 +624,11 @@ final class EngineSnapshotLoader implements SnapshotSink
             for (int i = 0, n = deliveries.size(); i < n; i++)
             {
                 final Delivery d = deliveries.get(i);
-                if (d.list == null)
+                if (!d.inList)
                 {
                     final Message m = d.message;
                     throw new SnapshotLoadException("the delivery of " + m.partition + ":" + m.ledger + ":" + m.entry +
-                        " for '" + d.subscription.name + "' is in no list");
+                        " for '" + d.subscription().name + "' is in no list");
                 }
             }
         }
@@ -647,12 +652,12 @@ final class EngineSnapshotLoader implements SnapshotSink
             for (Delivery d = s.outstanding.head; d != null; d = d.next)
             {
                 final KeyState ks = keyState(s, d.message.keyHash);
-                if (ks.outstanding > 0 && ks.holder != d.consumer)
+                if (ks.outstanding > 0 && ks.holder != d.consumer())
                 {
                     throw new SnapshotLoadException("key hash " + d.message.keyHash + " of '" + s.name +
-                        "' is outstanding on consumers " + ks.holder.id + " and " + d.consumer.id);
+                        "' is outstanding on consumers " + ks.holder.id + " and " + d.consumer().id);
                 }
-                ks.holder = d.consumer;
+                ks.holder = d.consumer();
                 ks.outstanding++;
             }
             for (Delivery d = s.delayed.head; d != null; d = d.next)

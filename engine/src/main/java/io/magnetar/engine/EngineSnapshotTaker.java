@@ -249,11 +249,11 @@ final class EngineSnapshotTaker
         for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
         {
             group.next()
-                .subscriptionOrdinal(subscriptionOrdinals.getValue(d.subscription))
+                .subscriptionOrdinal(subscriptionOrdinals.getValue(d.subscription()))
                 .state(DeliveryState.get(d.state))
                 .deliveryCount(d.deliveryCount)
                 .dueMs(d.dueMs)
-                .consumerId(d.consumer == null ? 0 : d.consumer.id);
+                .consumerId(d.consumer() == null ? 0 : d.consumer().id);
             deliveryOrdinals.put(d, nextDeliveryOrdinal++);
         }
         messageEncoder.putData(m.data, 0, m.dataLength);
