@@ -124,6 +124,11 @@ public final class Engine implements CommandHandler, Snapshottable
     boolean keySharedFullRescan;
     private final ArrayList<Consumer> flushList = new ArrayList<>();
     private final int[] idPartitions;
+    /**
+     * The data length of each message of the publish being applied, measured while validating it: a message's array is
+     * then allocated at its exact length (104 B, not 112 B, for the benchmarks' 87 bytes of data).
+     */
+    private final int[] publishDataLengths;
     private final long[] idLedgers;
     private final long[] idEntries;
     private final byte[] originalIdScratch = new byte[64];
@@ -149,6 +154,7 @@ public final class Engine implements CommandHandler, Snapshottable
         this.config = config.conclude();
         this.listener = listener;
         this.idPartitions = new int[config.maxAckBatch];
+        this.publishDataLengths = new int[config.maxPublishBatch];
         this.idLedgers = new long[config.maxAckBatch];
         this.idEntries = new long[config.maxAckBatch];
     }
@@ -1053,6 +1059,7 @@ public final class Engine implements CommandHandler, Snapshottable
                     return;
                 }
                 batchBytes += keyLength + attributeBytes;
+                publishDataLengths[index] = 4 * attributeCount + attributeBytes + keyLength;
                 index++;
             }
             if (d.limit() > frame.capacity())
@@ -1093,6 +1100,7 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             messages.next();
             final Message m = allocateMessage();
+            m.reserve(publishDataLengths[index]);
             final PublishDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
             m.attributeCount = (char)attributes.count();   // at most config.maxAttributes, checked above
             int position = 0;

@@ -31,12 +31,14 @@ final class Message
      */
     Delivery firstDelivery;
 
+    private static final byte[] NO_DATA = new byte[0];
+
     /**
-     * A message for the pool: room for a small key and attributes, grown by {@link #ensureCapacity}.
+     * A message for the pool: no data yet, an array comes with {@link #reserve} or {@link #ensureCapacity}.
      */
     Message()
     {
-        this(new byte[64]);
+        this(NO_DATA);
     }
 
     /**
@@ -52,16 +54,28 @@ final class Message
     }
 
     /**
-     * Grows {@code data} by half (not double): this array is most of a live message's heap, and a message of the
-     * benchmarks' shape (17-byte key, one 62-byte attribute: 87 bytes of data) then fits 96 bytes, not 128
-     * (MemoryBench, docs/BENCHMARKS.md "Durability figures"). Pooled messages keep their array, so the steady state
-     * still allocates nothing.
+     * Grows {@code data} to at least {@code capacity}, by half (not double) of what it had: for a dead-lettered copy;
+     * a publish sizes the array exactly first ({@link #reserve}), so its calls here change nothing. Pooled messages
+     * keep their array, so the steady state still allocates nothing.
      */
     void ensureCapacity(final int capacity)
     {
         if (data.length < capacity)
         {
             data = java.util.Arrays.copyOf(data, Math.max(capacity, data.length + (data.length >> 1)));
+        }
+    }
+
+    /**
+     * Room for exactly {@code length} bytes of data, which the caller then writes whole: a publish knows each
+     * message's length from validating it, and an array of that length has no slack beyond the 8-byte alignment. A
+     * pooled message keeps its array when it is long enough, so a steady state of like messages allocates nothing.
+     */
+    void reserve(final int length)
+    {
+        if (data.length < length)
+        {
+            data = new byte[length];
         }
     }
 
