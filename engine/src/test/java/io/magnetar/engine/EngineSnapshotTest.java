@@ -8,6 +8,8 @@ import io.magnetar.codecs.MessageHeaderEncoder;
 import io.magnetar.codecs.SnapshotReason;
 import io.magnetar.codecs.SubscriptionType;
 import io.magnetar.codecs.TakeSnapshotEncoder;
+import io.magnetar.codecs.snapshot.MessageRecordDecoder;
+import io.magnetar.codecs.snapshot.MessageRecordEncoder;
 import io.magnetar.engine.fixture.EngineDriver;
 import io.magnetar.engine.fixture.Event;
 import io.magnetar.engine.fixture.Events;
@@ -100,6 +102,66 @@ class EngineSnapshotTest
         assertRefused(extra, "after SnapshotEnd");
 
         assertRefused(List.of(), "empty");
+    }
+
+    /**
+     * A message derives its key offset and payload bytes from its data (they are not kept), so a record whose fields
+     * disagree with its data is refused rather than silently corrected.
+     */
+    @Test
+    void aMessageRecordWhoseKeyOffsetOrPayloadBytesDisagreeWithItsDataIsRefused()
+    {
+        busy();
+        final List<byte[]> records = snapshot(engine[0]);
+        final int at = firstMessageRecord(records);
+
+        final List<byte[]> payload = new ArrayList<>(records);
+        payload.set(at, tamperMessage(records.get(at), false));
+        assertRefused(payload, "payload bytes");
+
+        final List<byte[]> keyOffset = new ArrayList<>(records);
+        keyOffset.set(at, tamperMessage(records.get(at), true));
+        assertRefused(keyOffset, "does not end its");
+    }
+
+    @Test
+    void maxAttributesLeavesRoomForTheDeadLetterAttribute()
+    {
+        new EngineConfig().maxAttributes(65534).conclude();
+        assertThrows(IllegalArgumentException.class, () -> new EngineConfig().maxAttributes(65535).conclude());
+    }
+
+    private static int firstMessageRecord(final List<byte[]> records)
+    {
+        final io.magnetar.codecs.snapshot.MessageHeaderDecoder header = new io.magnetar.codecs.snapshot.MessageHeaderDecoder();
+        for (int i = 0; i < records.size(); i++)
+        {
+            if (header.wrap(new UnsafeBuffer(records.get(i)), 0).templateId() == MessageRecordDecoder.TEMPLATE_ID)
+            {
+                return i;
+            }
+        }
+        throw new AssertionError("no message record");
+    }
+
+    /** A copy of the record with its key offset (or its payload bytes) one less. */
+    private static byte[] tamperMessage(final byte[] record, final boolean keyOffset)
+    {
+        final byte[] copy = record.clone();
+        final UnsafeBuffer buffer = new UnsafeBuffer(copy);
+        final MessageRecordDecoder decoder = new MessageRecordDecoder()
+            .wrapAndApplyHeader(buffer, 0, new io.magnetar.codecs.snapshot.MessageHeaderDecoder());
+        final MessageRecordEncoder encoder = new MessageRecordEncoder()
+            .wrap(buffer, io.magnetar.codecs.snapshot.MessageHeaderEncoder.ENCODED_LENGTH);
+        if (keyOffset)
+        {
+            encoder.keyOffset(decoder.keyOffset() - 1);
+        }
+        else
+        {
+            encoder.payloadBytes(decoder.payloadBytes() - 1);
+        }
+        return copy;
     }
 
     private void assertRefused(final List<byte[]> records, final String messagePart)
