@@ -23,37 +23,24 @@ public final class Murmur3
         final int end = offset + (length & ~3);
         for (int i = offset; i < end; i += 4)
         {
-            int k1 = (data[i] & 0xff) | (data[i + 1] & 0xff) << 8 | (data[i + 2] & 0xff) << 16 | (data[i + 3] & 0xff) << 24;
-            k1 *= C1;
-            k1 = Integer.rotateLeft(k1, 15);
-            k1 *= C2;
-            h1 ^= k1;
-            h1 = Integer.rotateLeft(h1, 13);
-            h1 = h1 * 5 + 0xe6546b64;
+            h1 = mixH1(h1, (data[i] & 0xff) | (data[i + 1] & 0xff) << 8 | (data[i + 2] & 0xff) << 16 | (data[i + 3] & 0xff) << 24);
         }
-
-        int k1 = 0;
+        int tail = 0;
         switch (length & 3)
         {
             case 3:
-                k1 ^= (data[end + 2] & 0xff) << 16;
+                tail ^= (data[end + 2] & 0xff) << 16;
                 // fall through
             case 2:
-                k1 ^= (data[end + 1] & 0xff) << 8;
+                tail ^= (data[end + 1] & 0xff) << 8;
                 // fall through
             case 1:
-                k1 ^= data[end] & 0xff;
-                k1 *= C1;
-                k1 = Integer.rotateLeft(k1, 15);
-                k1 *= C2;
-                h1 ^= k1;
+                tail ^= data[end] & 0xff;
                 // fall through
             default:
                 break;
         }
-
-        h1 ^= length;
-        return fmix32(h1);
+        return finish(h1, tail, length);
     }
 
     /**
@@ -65,37 +52,43 @@ public final class Murmur3
         final int end = index + (length & ~3);
         for (int i = index; i < end; i += 4)
         {
-            int k1 = buffer.getInt(i, LITTLE_ENDIAN);
-            k1 *= C1;
-            k1 = Integer.rotateLeft(k1, 15);
-            k1 *= C2;
-            h1 ^= k1;
-            h1 = Integer.rotateLeft(h1, 13);
-            h1 = h1 * 5 + 0xe6546b64;
+            h1 = mixH1(h1, buffer.getInt(i, LITTLE_ENDIAN));
         }
-
-        int k1 = 0;
+        int tail = 0;
         switch (length & 3)
         {
             case 3:
-                k1 ^= (buffer.getByte(end + 2) & 0xff) << 16;
+                tail ^= (buffer.getByte(end + 2) & 0xff) << 16;
                 // fall through
             case 2:
-                k1 ^= (buffer.getByte(end + 1) & 0xff) << 8;
+                tail ^= (buffer.getByte(end + 1) & 0xff) << 8;
                 // fall through
             case 1:
-                k1 ^= buffer.getByte(end) & 0xff;
-                k1 *= C1;
-                k1 = Integer.rotateLeft(k1, 15);
-                k1 *= C2;
-                h1 ^= k1;
+                tail ^= buffer.getByte(end) & 0xff;
                 // fall through
             default:
                 break;
         }
+        return finish(h1, tail, length);
+    }
 
-        h1 ^= length;
-        return fmix32(h1);
+    private static int mixK1(final int k1)
+    {
+        return Integer.rotateLeft(k1 * C1, 15) * C2;
+    }
+
+    private static int mixH1(final int h1, final int k1)
+    {
+        return Integer.rotateLeft(h1 ^ mixK1(k1), 13) * 5 + 0xe6546b64;
+    }
+
+    /**
+     * The tail (the last {@code length & 3} bytes, little endian; 0 when there are none) and the finalisation.
+     */
+    private static int finish(final int h1, final int tail, final int length)
+    {
+        final int h = (length & 3) == 0 ? h1 : h1 ^ mixK1(tail);
+        return fmix32(h ^ length);
     }
 
     /**

@@ -3,8 +3,7 @@ package io.magnetar.engine;
 import io.magnetar.codecs.MessageHeaderDecoder;
 import io.magnetar.codecs.PublishDecoder;
 import org.agrona.DirectBuffer;
-
-import static java.nio.ByteOrder.LITTLE_ENDIAN;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The key hashes of a {@code Publish} frame's messages, computed where the frame is copied anyway (the pipeline's
@@ -13,14 +12,15 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * <p>
  * A hint, never a second source of truth: the journal does not carry them (replay computes them), and the engine uses
  * them only when their count equals the frame's message count ({@link CommandHandler#onCommand(long, long,
- * DirectBuffer, int, int, int[], int)}). Only a well-formed {@code Publish} of the current schema (template,
- * schema id, version and block length exactly this build's) whose every group, attribute and key lies within the frame
- * gets hashes; anything else gets none ({@link #NONE}) and the engine validates and hashes it as always. The walk is
- * the one the generated {@link PublishDecoder} makes (group block lengths honoured, attributes skipped), with bounds
- * checked against the frame, and never throws for any bytes. The engine's own limits (key and attribute lengths,
- * batch size) are not checked here: the engine still checks them and rejects the frame before using any hash.
+ * DirectBuffer, int, int, int[], int)}). Only a {@code Publish} of the current schema (template, schema id, version
+ * and block length exactly this build's) gets hashes; the frame is read with the generated {@link PublishDecoder}
+ * over a view of exactly the frame's bytes, so a group, attribute or key that runs past the frame fails a bounds
+ * check and the frame gets none ({@link #NONE}); the engine then validates and hashes it as always. The engine's own
+ * limits (key and attribute lengths, batch size) are not checked here: the engine still checks them and rejects the
+ * frame before using any hash.
  * <p>
- * Stateless, allocation free.
+ * One instance per producer thread (it holds the decoders); allocation free, except for the exception of a frame
+ * whose bytes run past its end.
  */
 public final class PublishKeyHashes
 {
@@ -28,12 +28,11 @@ public final class PublishKeyHashes
     public static final int NONE = -1;
 
     private static final int HEADER_LENGTH = MessageHeaderDecoder.ENCODED_LENGTH;
-    private static final int GROUP_HEADER_LENGTH = 4;
-    private static final int VAR_LENGTH_LENGTH = 2;
 
-    private PublishKeyHashes()
-    {
-    }
+    private final UnsafeBuffer frame = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer key = new UnsafeBuffer(0, 0);
+    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final PublishDecoder publish = new PublishDecoder();
 
     /**
      * @param buffer holding the frame.
@@ -42,20 +41,17 @@ public final class PublishKeyHashes
      * @return the message count a {@code Publish} of the current schema declares (1..65535), or {@link #NONE} if the
      * frame is anything else or too short to say.
      */
-    public static int count(final DirectBuffer buffer, final int offset, final int length)
+    public int count(final DirectBuffer buffer, final int offset, final int length)
     {
-        final int groupOffset = offset + HEADER_LENGTH + PublishDecoder.BLOCK_LENGTH;
-        if (length < HEADER_LENGTH + PublishDecoder.BLOCK_LENGTH + GROUP_HEADER_LENGTH ||
-            u16(buffer, offset + MessageHeaderDecoder.templateIdEncodingOffset()) != PublishDecoder.TEMPLATE_ID ||
-            u16(buffer, offset + MessageHeaderDecoder.schemaIdEncodingOffset()) != PublishDecoder.SCHEMA_ID ||
-            u16(buffer, offset + MessageHeaderDecoder.versionEncodingOffset()) != PublishDecoder.SCHEMA_VERSION ||
-            u16(buffer, offset + MessageHeaderDecoder.blockLengthEncodingOffset()) != PublishDecoder.BLOCK_LENGTH)
+        try
         {
-            return NONE;
+            final PublishDecoder.MessagesDecoder messages = messages(buffer, offset, length);
+            return null == messages ? NONE : messages.count();
         }
-        final int count = u16(buffer, groupOffset + 2);
-
-        return count == 0 ? NONE : count;
+        catch (final IndexOutOfBoundsException | IllegalArgumentException ex)
+        {
+            return NONE; // the frame does not lie within the buffer
+        }
     }
 
     /**
@@ -70,61 +66,52 @@ public final class PublishKeyHashes
      * {@code Publish} of the current schema, does not fit in {@code length}, or has more messages than
      * {@code hashes} holds (the content of {@code hashes} is then undefined).
      */
-    public static int compute(final DirectBuffer buffer, final int offset, final int length, final int[] hashes)
+    public int compute(final DirectBuffer buffer, final int offset, final int length, final int[] hashes)
     {
-        final int count = count(buffer, offset, length);
-        if (count == NONE || count > hashes.length)
+        try
         {
-            return NONE;
+            final PublishDecoder.MessagesDecoder messages = messages(buffer, offset, length);
+            if (null == messages || messages.count() > hashes.length)
+            {
+                return NONE;
+            }
+            int i = 0;
+            while (messages.hasNext())
+            {
+                messages.next();
+                final PublishDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
+                while (attributes.hasNext())
+                {
+                    attributes.next();
+                    attributes.skipName();
+                    attributes.skipValue();
+                }
+                messages.wrapKey(key);
+                hashes[i++] = Murmur3.keyHash(key, 0, key.capacity());
+            }
+            return i;
         }
-
-        final long end = (long)offset + length;
-        long position = offset + HEADER_LENGTH + PublishDecoder.BLOCK_LENGTH;
-        final int messageBlockLength = u16(buffer, (int)position);
-        position += GROUP_HEADER_LENGTH;
-        for (int i = 0; i < count; i++)
+        catch (final IndexOutOfBoundsException | IllegalArgumentException ex)
         {
-            position += messageBlockLength;
-            if (position + GROUP_HEADER_LENGTH > end)
-            {
-                return NONE;
-            }
-            final int attributeBlockLength = u16(buffer, (int)position);
-            final int attributeCount = u16(buffer, (int)position + 2);
-            position += GROUP_HEADER_LENGTH;
-            for (int a = 0; a < attributeCount; a++)
-            {
-                position += attributeBlockLength;
-                if (position + VAR_LENGTH_LENGTH > end)
-                {
-                    return NONE;
-                }
-                position += VAR_LENGTH_LENGTH + u16(buffer, (int)position); // name
-                if (position + VAR_LENGTH_LENGTH > end)
-                {
-                    return NONE;
-                }
-                position += VAR_LENGTH_LENGTH + u16(buffer, (int)position); // value
-            }
-            if (position + VAR_LENGTH_LENGTH > end)
-            {
-                return NONE;
-            }
-            final int keyLength = u16(buffer, (int)position);
-            position += VAR_LENGTH_LENGTH;
-            if (position + keyLength > end)
-            {
-                return NONE;
-            }
-            hashes[i] = Murmur3.keyHash(buffer, (int)position, keyLength);
-            position += keyLength;
+            return NONE; // something runs past the frame: the engine will say what
         }
-
-        return count;
     }
 
-    private static int u16(final DirectBuffer buffer, final int index)
+    private PublishDecoder.MessagesDecoder messages(final DirectBuffer buffer, final int offset, final int length)
     {
-        return buffer.getShort(index, LITTLE_ENDIAN) & 0xFFFF;
+        if (length < HEADER_LENGTH + PublishDecoder.BLOCK_LENGTH + PublishDecoder.MessagesDecoder.HEADER_SIZE)
+        {
+            return null;
+        }
+        frame.wrap(buffer, offset, length);
+        header.wrap(frame, 0);
+        if (header.templateId() != PublishDecoder.TEMPLATE_ID || header.schemaId() != PublishDecoder.SCHEMA_ID ||
+            header.version() != PublishDecoder.SCHEMA_VERSION || header.blockLength() != PublishDecoder.BLOCK_LENGTH)
+        {
+            return null;
+        }
+        final PublishDecoder.MessagesDecoder messages =
+            publish.wrap(frame, HEADER_LENGTH, PublishDecoder.BLOCK_LENGTH, PublishDecoder.SCHEMA_VERSION).messages();
+        return messages.count() == 0 ? null : messages;
     }
 }

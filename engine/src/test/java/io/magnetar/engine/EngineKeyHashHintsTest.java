@@ -47,7 +47,7 @@ class EngineKeyHashHintsTest
             final byte[] valid = frames.wellFormed(1000 + i, 1, 1 + random.nextInt(20), random.nextInt(10) > 0);
             final byte[] frame = random.nextInt(5) == 0 ? frames.damaged(valid) : valid;
             final UnsafeBuffer buffer = new UnsafeBuffer(frame);
-            final int count = PublishKeyHashes.compute(buffer, 0, frame.length, hashes);
+            final int count = new PublishKeyHashes().compute(buffer, 0, frame.length, hashes);
             publishes++;
             hintedPublishes += count > 0 ? 1 : 0;
 
@@ -79,7 +79,7 @@ class EngineKeyHashHintsTest
         {
             final byte[] frame = frames.wellFormed(1000 + i, 1, 10, true);
             final UnsafeBuffer buffer = new UnsafeBuffer(frame);
-            final int count = PublishKeyHashes.compute(buffer, 0, frame.length, hashes);
+            final int count = new PublishKeyHashes().compute(buffer, 0, frame.length, hashes);
             assertTrue(count > 0);
             for (int m = 0; m < count; m++)
             {

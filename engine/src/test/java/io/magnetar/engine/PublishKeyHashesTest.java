@@ -33,14 +33,14 @@ class PublishKeyHashesTest
             assertNotNull(expected);
 
             Arrays.fill(hashes, -1);
-            assertEquals(expected.length, PublishKeyHashes.count(new UnsafeBuffer(frame), 0, frame.length));
-            assertEquals(expected.length, PublishKeyHashes.compute(new UnsafeBuffer(frame), 0, frame.length, hashes));
+            assertEquals(expected.length, new PublishKeyHashes().count(new UnsafeBuffer(frame), 0, frame.length));
+            assertEquals(expected.length, new PublishKeyHashes().compute(new UnsafeBuffer(frame), 0, frame.length, hashes));
             assertArrayEquals(expected, Arrays.copyOf(hashes, expected.length), "heap, frame " + i);
 
             final int offset = 32 + random.nextInt(100);
             direct.putBytes(offset, frame);
             Arrays.fill(hashes, -1);
-            assertEquals(expected.length, PublishKeyHashes.compute(direct, offset, frame.length, hashes));
+            assertEquals(expected.length, new PublishKeyHashes().compute(direct, offset, frame.length, hashes));
             assertArrayEquals(expected, Arrays.copyOf(hashes, expected.length), "off heap, frame " + i);
         }
     }
@@ -58,7 +58,7 @@ class PublishKeyHashesTest
             direct.setMemory(0, offset + frame.length + 64, (byte)random.nextInt(256)); // garbage around the frame
             direct.putBytes(offset, frame);
 
-            final int computed = PublishKeyHashes.compute(direct, offset, frame.length, hashes);
+            final int computed = new PublishKeyHashes().compute(direct, offset, frame.length, hashes);
             if (computed == PublishKeyHashes.NONE)
             {
                 none++;
@@ -77,7 +77,7 @@ class PublishKeyHashesTest
     void anythingButAPublishOfTheCurrentSchemaGetsNone()
     {
         final byte[] frame = frames.wellFormed(1, 1, 5, true);
-        final int count = PublishKeyHashes.count(new UnsafeBuffer(frame), 0, frame.length);
+        final int count = new PublishKeyHashes().count(new UnsafeBuffer(frame), 0, frame.length);
         assertTrue(count >= 1);
 
         assertEquals(PublishKeyHashes.NONE, compute(with(frame, MessageHeaderDecoder.templateIdEncodingOffset(), 11)));
@@ -91,17 +91,17 @@ class PublishKeyHashesTest
         assertEquals(PublishKeyHashes.NONE, compute(with(frame, countOffset, 0)), "an empty batch");
         for (int length = 0; length < frame.length; length++)
         {
-            assertEquals(PublishKeyHashes.NONE, PublishKeyHashes.compute(new UnsafeBuffer(frame), 0, length, new int[8]),
+            assertEquals(PublishKeyHashes.NONE, new PublishKeyHashes().compute(new UnsafeBuffer(frame), 0, length, new int[8]),
                 "truncated to " + length);
         }
         assertEquals(PublishKeyHashes.NONE,
-            PublishKeyHashes.compute(new UnsafeBuffer(frame), 0, frame.length, new int[count - 1]), "too few slots");
-        assertEquals(count, PublishKeyHashes.compute(new UnsafeBuffer(frame), 0, frame.length, new int[count]));
+            new PublishKeyHashes().compute(new UnsafeBuffer(frame), 0, frame.length, new int[count - 1]), "too few slots");
+        assertEquals(count, new PublishKeyHashes().compute(new UnsafeBuffer(frame), 0, frame.length, new int[count]));
     }
 
     private static int compute(final byte[] frame)
     {
-        return PublishKeyHashes.compute(new UnsafeBuffer(frame), 0, frame.length, new int[64]);
+        return new PublishKeyHashes().compute(new UnsafeBuffer(frame), 0, frame.length, new int[64]);
     }
 
     private static byte[] with(final byte[] frame, final int offset, final int u16)

@@ -102,10 +102,10 @@ public final class CommandSlot
      *
      * @return how many hashes were computed (also {@link #keyHashCount}).
      */
-    int computeKeyHashes(final int commandLength)
+    int computeKeyHashes(final int commandLength, final PublishKeyHashes reader)
     {
         keyHashCount = 0;
-        final int count = PublishKeyHashes.count(buffer, JournalEntryFormat.COMMAND_OFFSET, commandLength);
+        final int count = reader.count(buffer, JournalEntryFormat.COMMAND_OFFSET, commandLength);
         if (count == PublishKeyHashes.NONE || count > MAX_KEY_HASHES)
         {
             return 0;
@@ -114,7 +114,7 @@ public final class CommandSlot
         {
             keyHashes = new int[Math.max(MIN_KEY_HASHES, Integer.highestOneBit(count - 1) << 1)];
         }
-        final int computed = PublishKeyHashes.compute(buffer, JournalEntryFormat.COMMAND_OFFSET, commandLength, keyHashes);
+        final int computed = reader.compute(buffer, JournalEntryFormat.COMMAND_OFFSET, commandLength, keyHashes);
         keyHashCount = computed == PublishKeyHashes.NONE ? 0 : computed;
 
         return keyHashCount;

@@ -15,6 +15,7 @@ import io.magnetar.codecs.SnapshotReason;
 import io.magnetar.codecs.TakeSnapshotEncoder;
 import io.magnetar.codecs.TickEncoder;
 import io.magnetar.engine.CommandTypes;
+import io.magnetar.engine.PublishKeyHashes;
 import io.magnetar.engine.journal.JournalEntryFormat;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.EpochClock;
@@ -94,6 +95,8 @@ public final class Sequencer
     private final SessionClosedEncoder sessionClosedEncoder = new SessionClosedEncoder();
     private final NodeStartedEncoder nodeStartedEncoder = new NodeStartedEncoder();
     private final TakeSnapshotEncoder takeSnapshotEncoder = new TakeSnapshotEncoder();
+    /** reads the key hashes of each publish on this (the producer's) thread. */
+    private final PublishKeyHashes publishKeyHashes = new PublishKeyHashes();
     private volatile boolean accepting;
     private volatile boolean snapshotRequested;
     private boolean snapshotsEnabled;
@@ -227,7 +230,7 @@ public final class Sequencer
     {
         try
         {
-            slot.computeKeyHashes(length);
+            slot.computeKeyHashes(length, publishKeyHashes);
         }
         catch (final RuntimeException ex)
         {
