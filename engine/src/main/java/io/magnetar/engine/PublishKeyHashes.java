@@ -15,7 +15,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * DirectBuffer, int, int, int[], int)}). Only a {@code Publish} of the current schema (template, schema id, version
  * and block length exactly this build's) gets hashes; the frame is read with the generated {@link PublishDecoder}
  * over a view of exactly the frame's bytes, so a group, attribute or key that runs past the frame fails a bounds
- * check and the frame gets none ({@link #NONE}); the engine then validates and hashes it as always. The engine's own
+ * check and the frame gets none ({@link #NONE}); the engine then validates and hashes it as always. The decoder's
+ * limit is also checked against the frame after every attribute and key, so that even with Agrona's bounds checks
+ * disabled ({@code agrona.disable.bounds.checks}) nothing past the frame is hashed and no read strays further than
+ * the next length field. The engine's own
  * limits (key and attribute lengths, batch size) are not checked here: the engine still checks them and rejects the
  * frame before using any hash.
  * <p>
@@ -85,8 +88,16 @@ public final class PublishKeyHashes
                     attributes.next();
                     attributes.skipName();
                     attributes.skipValue();
+                    if (publish.limit() > length)
+                    {
+                        return NONE;
+                    }
                 }
                 messages.wrapKey(key);
+                if (publish.limit() > length)
+                {
+                    return NONE;
+                }
                 hashes[i++] = Murmur3.keyHash(key, 0, key.capacity());
             }
             return i;
