@@ -1104,7 +1104,6 @@ public final class Engine implements CommandHandler, Snapshottable
             final PublishDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
             m.attributeCount = (char)attributes.count();   // at most config.maxAttributes, checked above
             int position = 0;
-            int attributeBytes = 0;
             while (attributes.hasNext())
             {
                 attributes.next();
@@ -1118,7 +1117,6 @@ public final class Engine implements CommandHandler, Snapshottable
                 m.putU16(position, valueLength);
                 attributes.getValue(m.data, position + 2, valueLength);
                 position += 2 + valueLength;
-                attributeBytes += nameLength + valueLength;
             }
             final int keyLength = messages.keyLength();
             m.ensureCapacity(position + keyLength);
@@ -1203,7 +1201,7 @@ public final class Engine implements CommandHandler, Snapshottable
         m.keyLength = original.keyLength;
         m.dataLength = position + original.keyLength;
         m.keyHash = original.keyHash;
-        m.attributeCount = (char)(original.attributeCount + 1);   // config.maxAttributes is at most 65534
+        m.attributeCount = (char)(original.attributeCount + 1);   // at most EngineConfig.MAX_ATTRIBUTES + 21 hops
 
         store(dlq, Murmur3.partition(m.keyHash, dlq.partitionCount), m);
         if (m.firstDelivery == null)
@@ -2214,7 +2212,7 @@ public final class Engine implements CommandHandler, Snapshottable
             for (int p = 0; p < topic.partitionCount; p++)
             {
                 h.add(topic.owned[p] ? 1 : 0).add(topic.ledger[p]).add(topic.nextEntry[p]).add(topic.messages[p].size());
-                final long[] sum = {0};   // a sum: the order of the messages does not matter (it is entry order)
+                final long[] sum = {0};   // a sum, so it does not depend on the order of iteration
                 topic.messages[p].forEach((entry, m) -> sum[0] += messageHash(m));
                 h.add(sum[0]);
             }

@@ -11,6 +11,9 @@ public final class EngineConfig
     int maxConsumerNameBytes = 128;
     int maxPartitions = 4096;
     int maxKeyBytes = 256;
+    /** the largest maxAttributes allowed: see {@link #conclude()}. */
+    public static final int MAX_ATTRIBUTES = 65_000;
+
     int maxAttributes = 32;
     int maxAttributeNameBytes = 64;
     int maxAttributeValueBytes = 1024;
@@ -32,8 +35,10 @@ public final class EngineConfig
         require(maxTopicNameBytes >= 1 && maxTopicNameBytes <= 128, "maxTopicNameBytes must be 1..128");
         require(maxPartitions >= 1 && maxPartitions <= 4096, "maxPartitions must be 1..4096");
         require(maxKeyBytes >= 1 && maxKeyBytes <= 65535, "maxKeyBytes must be 1..65535");
-        // a message keeps its attribute count in a char; a dead-lettered copy has one attribute more (its original id)
-        require(maxAttributes >= 0 && maxAttributes <= 65534, "maxAttributes must be 0..65534");
+        // The attribute count goes out as a u16 group count, which SBE's encoder caps at 65534, and a message keeps it in
+        // a char. Every dead-letter hop adds one attribute (the original id), and hops are bounded by the topic name
+        // limit: "<topic>.<sub>.dlq" grows the name by at least 6 bytes, so at most 128 / 6 = 21 hops. 65000 leaves room.
+        require(maxAttributes >= 0 && maxAttributes <= MAX_ATTRIBUTES, "maxAttributes must be 0.." + MAX_ATTRIBUTES);
         require(maxAttributeNameBytes >= 1 && maxAttributeValueBytes >= 0, "attribute limits must be positive");
         require(maxPublishBatch >= 1 && maxPublishBatch <= 65535, "maxPublishBatch must be 1..65535");
         require(maxAckBatch >= 1 && maxAckBatch <= 65535, "maxAckBatch must be 1..65535");

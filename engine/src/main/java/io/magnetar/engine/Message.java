@@ -19,8 +19,9 @@ final class Message
     /** at most 65535: {@link EngineConfig} bounds maxKeyBytes so, and the loader checks a snapshot's. */
     char keyLength;
     /**
-     * at most 65535 (a u16 group count on the wire): {@link EngineConfig} bounds maxAttributes to 65534, which leaves
-     * room for the original-id attribute a dead-lettered copy adds; the loader checks a snapshot's.
+     * at most 65534 (a u16 group count on the wire, SBE's encoder refuses 65535): {@link EngineConfig} bounds
+     * maxAttributes to {@link EngineConfig#MAX_ATTRIBUTES}, which leaves room for the original-id attribute each
+     * dead-letter hop adds; the loader checks a snapshot's.
      */
     char attributeCount;
     int dataLength;

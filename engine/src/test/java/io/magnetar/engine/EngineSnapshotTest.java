@@ -127,8 +127,9 @@ class EngineSnapshotTest
     @Test
     void maxAttributesLeavesRoomForTheDeadLetterAttribute()
     {
-        new EngineConfig().maxAttributes(65534).conclude();
-        assertThrows(IllegalArgumentException.class, () -> new EngineConfig().maxAttributes(65535).conclude());
+        new EngineConfig().maxAttributes(EngineConfig.MAX_ATTRIBUTES).conclude();
+        assertThrows(IllegalArgumentException.class,
+            () -> new EngineConfig().maxAttributes(EngineConfig.MAX_ATTRIBUTES + 1).conclude());
     }
 
     private static int firstMessageRecord(final List<byte[]> records)
