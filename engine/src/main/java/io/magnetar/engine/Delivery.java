@@ -24,7 +24,10 @@ final class Delivery
     Object owner;
     Message message;
     byte state;
-    /** in one of the state lists (the snapshot loader checks each enters exactly one). */
+    /**
+     * In one of the state lists. Kept for the snapshot loader, which checks that each delivery enters exactly one; the
+     * live engine never reads it (which list a delivery is in follows from its state, see the class comment).
+     */
     boolean inList;
     boolean inConsumerList;
     int deliveryCount;
