@@ -596,12 +596,8 @@ final class EngineSnapshotLoader implements SnapshotSink
         // hash-map index of before, each store of a young message into a large old array dirtied a card that G1's
         // refinement threads rescanned over and over while the reading went on (a third of the process's CPU in a
         // fresh JVM, docs/BENCHMARKS.md). MessageIndex pages are small and allocated as the index fills, so the run below
-        // mostly stores into young pages. The order is the order the taker wrote (each subscription's pending, delayed,
-        // outstanding lists): a few ascending runs per partition. MessageIndex takes ascending entries into pages and
-        // anything below its first page into its overflow (up to 48 B a message instead of 4 B, until acked), so after
-        // a restart the messages of a run older than the first one put there, typically the outstanding window of a
-        // subscription whose pending list came first, sit in the overflow. Bounded by the permits; sorting each
-        // partition's messages first would avoid it at the cost of a sort in every recovery.
+        // mostly stores into young pages; the taker writes each partition's messages in entry order, so every one
+        // lands in a page (MessageIndex sends an entry below its first page to its overflow).
         for (int i = 0, n = messages.size(); i < n; i++)
         {
             final Message m = messages.get(i);

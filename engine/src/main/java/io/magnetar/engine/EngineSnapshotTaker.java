@@ -15,6 +15,7 @@ import io.magnetar.codecs.snapshot.SubscriptionRecordEncoder;
 import io.magnetar.codecs.snapshot.SubscriptionType;
 import io.magnetar.codecs.snapshot.TopicRecordEncoder;
 import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.LongObjConsumer;
 import org.agrona.collections.Object2IntHashMap;
 
 /**
@@ -38,6 +39,7 @@ final class EngineSnapshotTaker
     private final MessageRecordEncoder messageEncoder = new MessageRecordEncoder();
     private final DeliveryListRecordEncoder listEncoder = new DeliveryListRecordEncoder();
     private final SnapshotChecksum checksum = new SnapshotChecksum();
+    private final LongObjConsumer<Message> messageWriter = (entry, m) -> writeMessage(m);
 
     private SnapshotSink sink;
     private long records;
@@ -120,20 +122,19 @@ final class EngineSnapshotTaker
             writeConsumer(consumers.get(i));
         }
 
-        // Every live delivery is in exactly one state list, so writing each message where its first delivery is
-        // writes each exactly once; in list order, which is close to publish order, memory is walked sequentially.
+        // Every live message once, with its deliveries, partition by partition in entry order: the loader then fills
+        // each partition's MessageIndex in ascending order, so every message lands in a page (one below the first put
+        // would go to the index's overflow, at up to 48 B instead of 4 B until acked).
         deliveryOrdinals = new Object2IntHashMap<>((int)Math.max(8, Math.min(Integer.MAX_VALUE / 2, deliveries * 2)), 0.65f, -1);
         long messages = 0;
-        for (int i = 0, n = subscriptions.size(); i < n; i++)
+        for (int i = 0, n = topics.size(); i < n; i++)
         {
-            final Subscription s = subscriptions.get(i);
-            messages += writeMessagesFirstIn(s.pending);
-            messages += writeMessagesFirstIn(s.delayed);
-            messages += writeMessagesFirstIn(s.outstanding);
-        }
-        for (int i = 0, n = consumers.size(); i < n; i++)
-        {
-            messages += writeMessagesFirstIn(consumers.get(i).multicastPending);
+            final Topic topic = topics.get(i);
+            for (int p = 0; p < topic.partitionCount; p++)
+            {
+                topic.messages[p].forEach(messageWriter);
+                messages += topic.messages[p].size();
+            }
         }
         if (messages != engine.liveMessages() || nextDeliveryOrdinal != deliveries)
         {
@@ -208,21 +209,6 @@ final class EngineSnapshotTaker
             .outstanding(c.outstanding)
             .name(c.name);
         emit(consumerEncoder.encodedLength());
-    }
-
-    private long writeMessagesFirstIn(final DeliveryList list)
-    {
-        long written = 0;
-        for (Delivery d = list.head; d != null; d = d.next)
-        {
-            final Message m = d.message;
-            if (m.firstDelivery == d)
-            {
-                writeMessage(m);
-                written++;
-            }
-        }
-        return written;
     }
 
     private void writeMessage(final Message m)
