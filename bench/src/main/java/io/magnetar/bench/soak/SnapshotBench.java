@@ -221,22 +221,8 @@ public final class SnapshotBench
         final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             egress2);
         final Pipeline second = new Pipeline(context(dir, restarted, egress2, EventListener.MUTED));
-        final CpuClock cpu = new CpuClock();
-        final long start = System.nanoTime();
-        try
-        {
-            second.start();
-            final double ms = (System.nanoTime() - start) / 1e6;
-            final SnapshotInfo snapshot = second.recoveredSnapshot();
-            System.out.printf(Locale.ROOT, "recovery (Pipeline.start) with %,d live messages: %.0f ms = snapshot of %,d " +
-                "messages (%,d bytes) + %,d journal entries (%,d journaled after the snapshot); %s%n",
-                liveAtStop, ms, snapshot.liveMessages(), snapshot.bytes(), second.replayResult().entries(), tailEntries,
-                cpu);
-        }
-        finally
-        {
-            second.close();
-        }
+        System.out.printf(Locale.ROOT, "recovery (Pipeline.start) with %,d live messages: %s (%,d journaled after the " +
+            "snapshot)%n", liveAtStop, timedStart(second), tailEntries);
 
         final Engine replayed = new Engine(new EngineConfig().maxLiveMessages(maxLiveMessages(live, tail)).conclude(),
             EventListener.MUTED);
@@ -265,6 +251,29 @@ public final class SnapshotBench
     }
 
     /**
+     * Start (recover) and close the pipeline.
+     *
+     * @return "N ms = snapshot of ... + N journal entries; CPU: ...", what the start took and recovered.
+     */
+    private static String timedStart(final Pipeline pipeline)
+    {
+        final CpuClock cpu = new CpuClock();
+        final long start = System.nanoTime();
+        try
+        {
+            pipeline.start();
+            final double ms = (System.nanoTime() - start) / 1e6;
+            final SnapshotInfo snapshot = pipeline.recoveredSnapshot();
+            return String.format(Locale.ROOT, "%.0f ms = snapshot of %,d messages (%,d bytes) + %,d journal entries; %s",
+                ms, snapshot.liveMessages(), snapshot.bytes(), pipeline.replayResult().entries(), cpu);
+        }
+        finally
+        {
+            pipeline.close();
+        }
+    }
+
+    /**
      * The restart alone, in this (fresh) JVM, of a first node kept by {@code --first-life-only}.
      */
     private static void restart(final Path root) throws Exception
@@ -275,22 +284,9 @@ public final class SnapshotBench
         // the first node's limit: the tail's publishes run ahead of its acks
         final Engine restarted = new Engine(new EngineConfig().maxLiveMessages(Long.parseLong(first[3])).conclude(), egress);
         final Pipeline second = new Pipeline(context(root.resolve("pipeline"), restarted, egress, EventListener.MUTED));
-        final CpuClock cpu = new CpuClock();
-        final long start = System.nanoTime();
-        try
-        {
-            second.start();
-            final double ms = (System.nanoTime() - start) / 1e6;
-            final SnapshotInfo snapshot = second.recoveredSnapshot();
-            System.out.printf(Locale.ROOT, "recovery (Pipeline.start, fresh JVM) with %,d live messages: %.0f ms = " +
-                "snapshot of %,d messages (%,d bytes) + %,d journal entries; %s; heap committed %,d MB%n",
-                liveAtStop, ms, snapshot.liveMessages(), snapshot.bytes(), second.replayResult().entries(), cpu,
-                Runtime.getRuntime().totalMemory() >> 20);
-        }
-        finally
-        {
-            second.close();
-        }
+        final String timed = timedStart(second);
+        System.out.printf(Locale.ROOT, "recovery (Pipeline.start, fresh JVM) with %,d live messages: %s; heap committed " +
+            "%,d MB%n", liveAtStop, timed, Runtime.getRuntime().totalMemory() >> 20);
         // the state hash covers the NodeStarted this start journaled, so the live set is what can be compared
         if (restarted.liveMessages() != liveAtStop)
         {
