@@ -83,7 +83,8 @@ class EngineKeyHashHintsTest
             assertTrue(count > 0);
             for (int m = 0; m < count; m++)
             {
-                hashes[m] = (hashes[m] + 1 + random.nextInt(PARTITIONS - 1)) & 0x7fffffff; // another partition
+                // another partition for sure: a hash smaller than the partition count is its own partition
+                hashes[m] = (hashes[m] % PARTITIONS + 1 + random.nextInt(PARTITIONS - 1)) % PARTITIONS;
             }
             plain.engine.onCommand(1, T0 + i, buffer, 0, frame.length);
             lied.engine.onCommand(1, T0 + i, buffer, 0, frame.length, hashes, count);
