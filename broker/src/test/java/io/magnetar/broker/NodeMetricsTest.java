@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,7 +13,6 @@ import io.magnetar.client.MagnetarClient;
 import io.magnetar.client.Message;
 import io.magnetar.client.Producer;
 import io.magnetar.client.SubscriptionType;
-import io.magnetar.engine.journal.Durability;
 import io.magnetar.rest.PrometheusText;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,32 +37,18 @@ class NodeMetricsTest
 {
     private static final long T = 15_000;
 
-    private final String aeronDir = "/dev/shm/magnetar-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
-    private Path dataDir;
-    private MagnetarNode node;
+    private InJvmNode fixture;
 
     @BeforeEach
     void before() throws IOException
     {
-        dataDir = Files.createTempDirectory("magnetar-node-metrics-test");
+        fixture = new InJvmNode("magnetar-node-metrics-test");
     }
 
     @AfterEach
     void after()
     {
-        try
-        {
-            if (null != node)
-            {
-                assertFalse(node.engineFailed(), () -> "the engine failed: " + node.engineFailure());
-                node.close();
-            }
-        }
-        finally
-        {
-            BrokerProcess.deleteRecursively(dataDir.toFile());
-            BrokerProcess.deleteRecursively(Path.of(aeronDir).toFile());
-        }
+        fixture.close();
     }
 
     private MagnetarNode launch()
@@ -74,14 +58,7 @@ class NodeMetricsTest
 
     private NodeConfig config()
     {
-        return new NodeConfig()
-            .dataDir(dataDir)
-            .durability(Durability.ASYNC)
-            .aeronDir(aeronDir)
-            .ipcChannel("aeron:ipc")
-            .udpChannel(null)
-            .set(NodeConfig.Option.IPC_TERM_LENGTH, "1m")
-            .httpPort(0);
+        return fixture.config();
     }
 
     private PrometheusText scrape(final RestCalls rest)
@@ -105,10 +82,10 @@ class NodeMetricsTest
     @Test
     void snapshotOptionsReachThePipeline() throws IOException
     {
-        node = MagnetarNode.launch(config()
+        fixture.node = MagnetarNode.launch(config()
             .set(NodeConfig.Option.SNAPSHOT_INTERVAL_ENTRIES, "20")
             .set(NodeConfig.Option.SNAPSHOTS_RETAINED, "1"));
-        final RestCalls rest = new RestCalls("127.0.0.1", node.httpPort());
+        final RestCalls rest = new RestCalls("127.0.0.1", fixture.node.httpPort());
         assertEquals(0.0, scrape(rest).value("magnetar_snapshots_total"));
 
         assertEquals(1, rest.publishConsumeAck("snapshotted", 1, T).size()); // creates the topic and a subscription
@@ -126,7 +103,7 @@ class NodeMetricsTest
             }
         }
         assertTrue(published <= 400, "snapshots every ~20 entries, not the default interval: " + published);
-        final Path snapshots = dataDir.resolve("journal").resolve("snapshots");
+        final Path snapshots = fixture.dataDir.resolve("journal").resolve("snapshots");
         await("retention down to the one snapshot kept", () ->
         {
             try (var files = Files.list(snapshots))
@@ -143,8 +120,8 @@ class NodeMetricsTest
     @Test
     void servesNodeSeriesAndExactTrafficCountersThatRestartAtZero()
     {
-        node = launch();
-        RestCalls rest = new RestCalls("127.0.0.1", node.httpPort());
+        fixture.node = launch();
+        RestCalls rest = new RestCalls("127.0.0.1", fixture.node.httpPort());
 
         final PrometheusText idle = scrape(rest);
         assertEquals(1024.0, idle.value("magnetar_ring_slots"));
@@ -165,7 +142,7 @@ class NodeMetricsTest
         expect(201, rest.put("/admin/v1/topics/orders", "{\"partitions\": 2}"));
         expect(201, rest.put("/admin/v1/topics/orders/subscriptions/billing", "{\"type\": \"shared\", \"nackDelayMs\": 0}"));
         try (MagnetarClient client = MagnetarClient.builder()
-            .aeronDirectory(node.aeronDirectory()).ingressChannel(node.ipcChannel()).build();
+            .aeronDirectory(fixture.node.aeronDirectory()).ingressChannel(fixture.node.ipcChannel()).build();
             Consumer consumer = client.newConsumer().topic("orders").subscription("billing")
                 .subscriptionType(SubscriptionType.SHARED).subscribe();
             Producer producer = client.newProducer().topic("orders").create())
@@ -218,9 +195,9 @@ class NodeMetricsTest
         }
 
         // restart: the close snapshot is recovered; traffic counters start again, the subscription's state does not
-        node.close();
-        node = launch();
-        rest = new RestCalls("127.0.0.1", node.httpPort());
+        fixture.node.close();
+        fixture.node = launch();
+        rest = new RestCalls("127.0.0.1", fixture.node.httpPort());
         final PrometheusText restarted = scrape(rest);
         assertEquals(2.0, restarted.value("magnetar_node_start_count"));
         assertEquals(0.0, restarted.value("magnetar_topic_published_messages_total", "topic", "orders"));

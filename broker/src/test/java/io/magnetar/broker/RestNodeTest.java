@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
@@ -15,7 +14,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.magnetar.client.MagnetarClient;
 import io.magnetar.client.MessageId;
 import io.magnetar.client.Producer;
-import io.magnetar.engine.journal.Durability;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,56 +39,35 @@ class RestNodeTest
 {
     private static final long T = 15_000;
 
-    private final String aeronDir = "/dev/shm/magnetar-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
-    private Path dataDir;
-    private MagnetarNode node;
+    private InJvmNode fixture;
 
     @BeforeEach
     void before() throws IOException
     {
-        dataDir = Files.createTempDirectory("magnetar-rest-node-test");
+        fixture = new InJvmNode("magnetar-rest-node-test");
     }
 
     @AfterEach
     void after()
     {
-        try
-        {
-            if (null != node)
-            {
-                assertFalse(node.engineFailed(), () -> "the engine failed: " + node.engineFailure());
-                node.close();
-            }
-        }
-        finally
-        {
-            BrokerProcess.deleteRecursively(dataDir.toFile());
-            BrokerProcess.deleteRecursively(Path.of(aeronDir).toFile());
-        }
+        fixture.close();
     }
 
     private NodeConfig config(final UnaryOperator<NodeConfig> customizer)
     {
-        return customizer.apply(new NodeConfig()
-            .dataDir(dataDir)
-            .durability(Durability.ASYNC)
-            .aeronDir(aeronDir)
-            .ipcChannel("aeron:ipc")
-            .udpChannel(null)
-            .set(NodeConfig.Option.IPC_TERM_LENGTH, "1m")
-            .httpPort(0));
+        return customizer.apply(fixture.config());
     }
 
     @Test
     void servesHealthAndARestRoundTripOnAnEphemeralPort()
     {
-        node = MagnetarNode.launch(config(UnaryOperator.identity()));
+        fixture.node = MagnetarNode.launch(config(UnaryOperator.identity()));
 
-        final int port = node.httpPort();
+        final int port = fixture.node.httpPort();
         assertTrue(port > 0, "bound port " + port);
-        assertEquals("127.0.0.1", node.httpHost());
-        assertEquals("127.0.0.1:" + port, node.httpAddress());
-        assertEquals(1, node.sessionCount(), "the gateway's client is one session on the node's IPC");
+        assertEquals("127.0.0.1", fixture.node.httpHost());
+        assertEquals("127.0.0.1:" + port, fixture.node.httpAddress());
+        assertEquals(1, fixture.node.sessionCount(), "the gateway's client is one session on the node's IPC");
 
         final RestCalls rest = new RestCalls("127.0.0.1", port);
         final RestCalls.Reply health = expect(200, rest.get("/health"));
@@ -105,20 +82,20 @@ class RestNodeTest
         expect(200, rest.get("/openapi.json"));
         assertTrue(expect(200, rest.get("/metrics")).text().contains("magnetar_rest_requests_total"));
 
-        node.close();
+        fixture.node.close();
         assertFalse(RestCalls.accepting("127.0.0.1", port), "closed node no longer serves HTTP");
-        assertFalse(Files.exists(Path.of(aeronDir)), "Aeron directory deleted on close");
-        node = null;
+        assertFalse(Files.exists(Path.of(fixture.aeronDir)), "Aeron directory deleted on close");
+        fixture.node = null;
     }
 
     @Test
     void restPublishesAreCheckedAgainstTheNodesEngineLimits()
     {
-        node = MagnetarNode.launch(config((config) -> config
+        fixture.node = MagnetarNode.launch(config((config) -> config
             .set(NodeConfig.Option.MAX_KEY_BYTES, "16")
             .set(NodeConfig.Option.MAX_PUBLISH_BATCH, "5")
             .set(NodeConfig.Option.MAX_ACK_BATCH, "3")));
-        final RestCalls rest = new RestCalls("127.0.0.1", node.httpPort());
+        final RestCalls rest = new RestCalls("127.0.0.1", fixture.node.httpPort());
         expect(201, rest.put("/admin/v1/topics/limits", "{\"partitions\": 1}"));
         expect(201, rest.put("/admin/v1/topics/limits/subscriptions/s", "{\"type\": \"shared\"}"));
 
@@ -149,14 +126,14 @@ class RestNodeTest
     @Test
     void restAndNativeClientsShareTheNode() throws Exception
     {
-        node = MagnetarNode.launch(config(UnaryOperator.identity()));
-        final RestCalls rest = new RestCalls("127.0.0.1", node.httpPort());
+        fixture.node = MagnetarNode.launch(config(UnaryOperator.identity()));
+        final RestCalls rest = new RestCalls("127.0.0.1", fixture.node.httpPort());
         expect(201, rest.put("/admin/v1/topics/shared", "{\"partitions\": 1}"));
         final String consumerId = expect(201, rest.post("/v1/topics/shared/subscriptions/audit/consumers",
             "{\"type\": \"shared\"}")).json().get("consumerId").asText();
 
         try (MagnetarClient client = MagnetarClient.builder()
-            .aeronDirectory(node.aeronDirectory()).ingressChannel(node.ipcChannel()).build())
+            .aeronDirectory(fixture.node.aeronDirectory()).ingressChannel(fixture.node.ipcChannel()).build())
         {
             assertTrue(client.admin().listTopics().stream().anyMatch((t) -> "shared".equals(t.name())));
             final Producer producer = client.newProducer().topic("shared").create();
@@ -189,12 +166,12 @@ class RestNodeTest
         {
             udpPort = socket.getLocalPort();
         }
-        node = MagnetarNode.launch(config((config) -> config
+        fixture.node = MagnetarNode.launch(config((config) -> config
             .ipcChannel(null)
             .udpChannel("aeron:udp?endpoint=0.0.0.0:" + udpPort)
             .set(NodeConfig.Option.UDP_TERM_LENGTH, "1m")));
-        assertNull(node.ipcChannel());
-        final RestCalls rest = new RestCalls("127.0.0.1", node.httpPort());
+        assertNull(fixture.node.ipcChannel());
+        final RestCalls rest = new RestCalls("127.0.0.1", fixture.node.httpPort());
         assertEquals(200, rest.get("/health").status());
         assertEquals(3, rest.publishConsumeAck("over-udp", 3, T).size());
     }
@@ -202,11 +179,11 @@ class RestNodeTest
     @Test
     void restCanBeDisabled()
     {
-        node = MagnetarNode.launch(config(NodeConfig::disableHttp));
-        assertEquals(-1, node.httpPort());
-        assertNull(node.httpHost());
-        assertNull(node.httpAddress());
-        assertEquals(0, node.sessionCount(), "no gateway, no in-process client");
+        fixture.node = MagnetarNode.launch(config(NodeConfig::disableHttp));
+        assertEquals(-1, fixture.node.httpPort());
+        assertNull(fixture.node.httpHost());
+        assertNull(fixture.node.httpAddress());
+        assertEquals(0, fixture.node.sessionCount(), "no gateway, no in-process client");
     }
 
     @Test
@@ -222,7 +199,7 @@ class RestNodeTest
         }
 
         // the data directory lock, the media driver and its directory were released: the same node starts again
-        node = MagnetarNode.launch(config(UnaryOperator.identity()));
-        assertEquals(200, new RestCalls("127.0.0.1", node.httpPort()).get("/health").status());
+        fixture.node = MagnetarNode.launch(config(UnaryOperator.identity()));
+        assertEquals(200, new RestCalls("127.0.0.1", fixture.node.httpPort()).get("/health").status());
     }
 }
