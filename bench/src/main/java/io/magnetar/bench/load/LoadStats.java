@@ -109,6 +109,25 @@ final class LoadStats
         }
     }
 
+    /**
+     * Wait until every sent publish is confirmed or failed, polling every 5 ms.
+     *
+     * @param deadlineNs a {@link System#nanoTime()} value.
+     * @return false if the deadline passed first.
+     */
+    boolean awaitAnswered(final long deadlineNs) throws InterruptedException
+    {
+        while (sent.sum() > confirmed.sum() + failed.sum())
+        {
+            if (System.nanoTime() - deadlineNs >= 0)
+            {
+                return false;
+            }
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
     private static String padded(final int index, final int length)
     {
         final String number = Integer.toString(index);

@@ -217,15 +217,7 @@ final class NativeWorkload implements Workload
         {
             producer.flushAsync();
         }
-        while (stats.sent.sum() > stats.confirmed.sum() + stats.failed.sum())
-        {
-            if (System.nanoTime() - deadlineNs >= 0)
-            {
-                return false;
-            }
-            Thread.sleep(5);
-        }
-        return true;
+        return stats.awaitAnswered(deadlineNs);
     }
 
     public long[] brokerSubscriptionStats()

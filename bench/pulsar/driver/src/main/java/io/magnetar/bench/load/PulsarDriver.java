@@ -503,15 +503,7 @@ public final class PulsarDriver
             {
                 producer.flushAsync();
             }
-            while (stats.sent.sum() > stats.confirmed.sum() + stats.failed.sum())
-            {
-                if (System.nanoTime() - deadlineNs >= 0)
-                {
-                    return false;
-                }
-                Thread.sleep(5);
-            }
-            return true;
+            return stats.awaitAnswered(deadlineNs);
         }
 
         /**
