@@ -435,7 +435,7 @@ public final class Engine implements CommandHandler, Snapshottable
         for (int p = 0; p < partitions; p++)
         {
             topic.owned[p] = true;
-            topic.ledger[p] = nextLedgerId++;
+            topic.ledgers[p] = new Ledger(topic, p, nextLedgerId++);
         }
         topicsById.put(topic.id, topic);
         topicsByName.put(name, topic);
@@ -1129,7 +1129,7 @@ public final class Engine implements CommandHandler, Snapshottable
 
             final int partition = Murmur3.partition(m.keyHash, topic.partitionCount);
             store(topic, partition, m);
-            ids.next().partition(partition).ledger(m.ledger).entry(m.entry);
+            ids.next().partition(partition).ledger(m.ledgerId()).entry(m.entry);
             if (m.firstDelivery == null)
             {
                 releaseMessage(m);
@@ -1143,9 +1143,7 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private void store(final Topic topic, final int partition, final Message m)
     {
-        m.topic = topic;
-        m.partition = partition;
-        m.ledger = topic.ledger[partition];
+        m.ledger = topic.ledgers[partition];
         m.entry = topic.nextEntry[partition]++;
         m.sequence = nextSequence++;
         m.publishTimeMs = nowMs;
@@ -1185,7 +1183,7 @@ public final class Engine implements CommandHandler, Snapshottable
         }
 
         final Message m = allocateMessage();
-        final int idLength = formatId(original.partition, original.ledger, original.entry, originalIdScratch);
+        final int idLength = formatId(original.partition(), original.ledgerId(), original.entry, originalIdScratch);
         final int extra = 4 + ORIGINAL_ID.length + idLength;
         m.ensureCapacity(original.dataLength + extra);
         final int keyOffset = original.keyOffset();
@@ -1337,7 +1335,7 @@ public final class Engine implements CommandHandler, Snapshottable
             return null;
         }
         final Message m = topic.messages[partition].get(entry);
-        if (m == null || m.ledger != ledger)
+        if (m == null || m.ledgerId() != ledger)
         {
             return null;
         }
@@ -1559,7 +1557,7 @@ public final class Engine implements CommandHandler, Snapshottable
         releaseDelivery(d);
         if (m.firstDelivery == null)
         {
-            m.topic.messages[m.partition].remove(m.entry);
+            m.topic().messages[m.partition()].remove(m.entry);
             liveMessages--;
             liveBytes -= m.payloadBytes();
             releaseMessage(m);
@@ -1926,8 +1924,8 @@ public final class Engine implements CommandHandler, Snapshottable
             batch[i] = null;
             final Message m = d.message;
             messages.next()
-                .partition(m.partition)
-                .ledger(m.ledger)
+                .partition(m.partition())
+                .ledger(m.ledgerId())
                 .entry(m.entry)
                 .publishTimeMs(m.publishTimeMs)
                 .deliveryCount(d.deliveryCount);
@@ -2211,7 +2209,7 @@ public final class Engine implements CommandHandler, Snapshottable
             h.add(topic.id).add(topic.name).add(topic.partitionCount);
             for (int p = 0; p < topic.partitionCount; p++)
             {
-                h.add(topic.owned[p] ? 1 : 0).add(topic.ledger[p]).add(topic.nextEntry[p]).add(topic.messages[p].size());
+                h.add(topic.owned[p] ? 1 : 0).add(topic.ledgers[p].id).add(topic.nextEntry[p]).add(topic.messages[p].size());
                 final long[] sum = {0};   // a sum, so it does not depend on the order of iteration
                 topic.messages[p].forEach((entry, m) -> sum[0] += messageHash(m));
                 h.add(sum[0]);
@@ -2250,7 +2248,7 @@ public final class Engine implements CommandHandler, Snapshottable
     private static long messageHash(final Message m)
     {
         final Hasher h = new Hasher();
-        h.add(m.partition).add(m.ledger).add(m.entry).add(m.sequence).add(m.publishTimeMs).add(m.keyHash)
+        h.add(m.partition()).add(m.ledgerId()).add(m.entry).add(m.sequence).add(m.publishTimeMs).add(m.keyHash)
             .add(m.keyOffset()).add(m.keyLength).add(m.attributeCount).add(m.payloadBytes()).add(m.deliveries());
         for (int i = 0; i < m.dataLength; i++)
         {

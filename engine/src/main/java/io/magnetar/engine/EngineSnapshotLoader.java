@@ -79,6 +79,8 @@ final class EngineSnapshotLoader implements SnapshotSink
     private final ArrayList<Subscription> subscriptions = new ArrayList<>();
     private final ArrayList<Consumer> consumers = new ArrayList<>();
     private final Long2ObjectHashMap<Consumer> consumersById = new Long2ObjectHashMap<>();
+    /** ledgers, other than the partitions' current ones, that the snapshot's messages name (none today). */
+    private final Long2ObjectHashMap<Ledger> olderLedgers = new Long2ObjectHashMap<>();
     private int[] recordedOutstanding = new int[16];
     private final Staged<Message> messages = new Staged<>();
     private final Staged<Delivery> deliveries = new Staged<>();
@@ -242,7 +244,7 @@ final class EngineSnapshotLoader implements SnapshotSink
             throw new SnapshotLoadException("topic " + id + " has " + count + " partitions");
         }
         final boolean[] owned = new boolean[count];
-        final long[] ledger = new long[count];
+        final long[] ledger = new long[count]; // ids; each becomes the partition's current Ledger below
         final long[] nextEntry = new long[count];
         final long[] messages = new long[count];
         for (int p = 0; p < count; p++)
@@ -264,7 +266,10 @@ final class EngineSnapshotLoader implements SnapshotSink
         }
         final Topic topic = new Topic(id, name, count);
         System.arraycopy(owned, 0, topic.owned, 0, count);
-        System.arraycopy(ledger, 0, topic.ledger, 0, count);
+        for (int p = 0; p < count; p++)
+        {
+            topic.ledgers[p] = new Ledger(topic, p, ledger[p]);
+        }
         System.arraycopy(nextEntry, 0, topic.nextEntry, 0, count);
         expectedPartitionMessages.put(id, messages);
         topics.add(topic);
@@ -333,9 +338,7 @@ final class EngineSnapshotLoader implements SnapshotSink
                 topic.partitionCount + " partitions)");
         }
         final Message m = new Message(null); // the data array, of the exact length, comes with the data below
-        m.topic = topic;
-        m.partition = partition;
-        m.ledger = d.ledger();
+        m.ledger = ledger(topic, partition, d.ledger());
         m.entry = d.entry();
         m.sequence = d.sequence();
         m.publishTimeMs = d.publishTimeMs();
@@ -435,7 +438,32 @@ final class EngineSnapshotLoader implements SnapshotSink
 
     private static String id(final Message m)
     {
-        return m.partition + ":" + m.ledger + ":" + m.entry;
+        return m.partition() + ":" + m.ledgerId() + ":" + m.entry;
+    }
+
+    /**
+     * The ledger a snapshot's message names: the partition's current one, which is every message's today; a message
+     * of an earlier ledger of the partition shares one {@link Ledger} with the others of that ledger.
+     */
+    private Ledger ledger(final Topic topic, final int partition, final long id)
+    {
+        final Ledger current = topic.ledgers[partition];
+        if (current.id == id)
+        {
+            return current;
+        }
+        Ledger older = olderLedgers.get(id);
+        if (null == older)
+        {
+            older = new Ledger(topic, partition, id);
+            olderLedgers.put(id, older);
+        }
+        else if (older.topic != topic || older.partition != partition)
+        {
+            throw new SnapshotLoadException("ledger " + id + " holds messages of partition " + older.partition +
+                " of topic '" + older.topic.name + "' and of partition " + partition + " of topic '" + topic.name + "'");
+        }
+        return older;
     }
 
     private void onList(final DeliveryListRecordDecoder d)
@@ -601,9 +629,9 @@ final class EngineSnapshotLoader implements SnapshotSink
         for (int i = 0, n = messages.size(); i < n; i++)
         {
             final Message m = messages.get(i);
-            if (m.topic.messages[m.partition].put(m.entry, m) != null)
+            if (m.topic().messages[m.partition()].put(m.entry, m) != null)
             {
-                throw new SnapshotLoadException("message " + id(m) + " of topic '" + m.topic.name + "' appears twice");
+                throw new SnapshotLoadException("message " + id(m) + " of topic '" + m.topic().name + "' appears twice");
             }
         }
         for (int i = 0, n = topics.size(); i < n; i++)
@@ -628,7 +656,7 @@ final class EngineSnapshotLoader implements SnapshotSink
                 if (!d.inList)
                 {
                     final Message m = d.message;
-                    throw new SnapshotLoadException("the delivery of " + m.partition + ":" + m.ledger + ":" + m.entry +
+                    throw new SnapshotLoadException("the delivery of " + id(m) +
                         " for '" + d.subscription().name + "' is in no list");
                 }
             }

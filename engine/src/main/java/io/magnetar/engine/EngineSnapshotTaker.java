@@ -175,7 +175,7 @@ final class EngineSnapshotTaker
         {
             partitions.next()
                 .owned(topic.owned[p] ? BooleanType.TRUE : BooleanType.FALSE)
-                .ledger(topic.ledger[p])
+                .ledger(topic.ledgers[p].id)
                 .nextEntry(topic.nextEntry[p])
                 .messages(topic.messages[p].size());
         }
@@ -216,13 +216,13 @@ final class EngineSnapshotTaker
         final int deliveries = m.deliveries();
         if (deliveries > MAX_GROUP)
         {
-            throw new IllegalStateException("message " + m.partition + ":" + m.ledger + ":" + m.entry + " has " +
+            throw new IllegalStateException("message " + m.partition() + ":" + m.ledgerId() + ":" + m.entry + " has " +
                 deliveries + " deliveries, more than a snapshot record holds (" + MAX_GROUP + ")");
         }
         final MessageRecordEncoder.DeliveriesEncoder group = messageEncoder.wrapAndApplyHeader(buffer, 0, header)
-            .topicId(m.topic.id)
-            .partition(m.partition)
-            .ledger(m.ledger)
+            .topicId(m.topic().id)
+            .partition(m.partition())
+            .ledger(m.ledgerId())
             .entry(m.entry)
             .sequence(m.sequence)
             .publishTimeMs(m.publishTimeMs)

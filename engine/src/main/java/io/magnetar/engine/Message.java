@@ -9,9 +9,8 @@ package io.magnetar.engine;
  */
 final class Message
 {
-    Topic topic;
-    int partition;
-    long ledger;
+    /** topic, partition and ledger id in one reference: see {@link Ledger}. Null while pooled. */
+    Ledger ledger;
     long entry;
     long sequence;
     long publishTimeMs;
@@ -121,9 +120,24 @@ final class Message
         return n;
     }
 
+    Topic topic()
+    {
+        return ledger.topic;
+    }
+
+    int partition()
+    {
+        return ledger.partition;
+    }
+
+    long ledgerId()
+    {
+        return ledger.id;
+    }
+
     void reset()
     {
-        topic = null;
+        ledger = null;
         firstDelivery = null;
         dataLength = 0;
     }

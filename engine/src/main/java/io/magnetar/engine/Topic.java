@@ -3,7 +3,7 @@ package io.magnetar.engine;
 import java.util.ArrayList;
 
 /**
- * A topic: fixed partitions, each with its ledger, next entry and stored messages; its subscriptions.
+ * A topic: fixed partitions, each with its current ledger, next entry and stored messages; its subscriptions.
  */
 final class Topic
 {
@@ -11,7 +11,8 @@ final class Topic
     final String name;
     final int partitionCount;
     final boolean[] owned;
-    final long[] ledger;
+    /** each partition's current ledger, which the messages stored now refer to. */
+    final Ledger[] ledgers;
     final long[] nextEntry;
     final MessageIndex[] messages;
     final ArrayList<Subscription> subscriptions = new ArrayList<>();
@@ -37,7 +38,7 @@ final class Topic
         this.name = name;
         this.partitionCount = partitionCount;
         this.owned = new boolean[partitionCount];
-        this.ledger = new long[partitionCount];
+        this.ledgers = new Ledger[partitionCount];
         this.nextEntry = new long[partitionCount];
         this.messages = new MessageIndex[partitionCount];
         for (int p = 0; p < partitionCount; p++)

@@ -96,7 +96,7 @@ class KeySharedDispatchTest
         final List<MessageId> before = new ArrayList<>();
         for (Delivery d = s.pending.head; before.size() < s.scanSkipped; d = d.next)
         {
-            before.add(new MessageId(d.message.partition, d.message.ledger, d.message.entry));
+            before.add(new MessageId(d.message.partition(), d.message.ledgerId(), d.message.entry));
         }
         assertEquals(List.of(skipped), before);
         checkScanState(engine);
