@@ -9,20 +9,27 @@ package io.magnetar.engine;
  * ({@link #consumerPrev}/{@link #consumerNext}).
  * <p>
  * Which state list is not stored but follows from the state ({@link #pendingList()} for a pending one), and the
- * subscription and the consumer share one field ({@link #owner}): 56 bytes a delivery, not 64 (JOL, compressed oops).
+ * subscription and the consumer share one field ({@link #owner}).
+ * <p>
+ * <b>A message is its own first delivery.</b> {@link Message} extends this class: the delivery fields of a message
+ * object hold one of its deliveries (state {@link #UNUSED} when none), and only the others are
+ * {@link ExtraDelivery} objects, chained from the message through {@link #nextOfMessage}. A message with one
+ * subscription, the common case, is then one object instead of two: no second object header, no reference from
+ * the delivery to its message nor from the message to its delivery (docs/ENGINE.md, "Live-message layout").
  */
-final class Delivery
+abstract class Delivery
 {
     static final byte PENDING = 0;
     static final byte DELAYED = 1;
     static final byte OUTSTANDING = 2;
+    /** only a {@link Message}'s own delivery: it holds none of the message's deliveries now. */
+    static final byte UNUSED = 3;
 
     /**
      * The consumer the delivery is bound to (outstanding, or a multicast copy), else its subscription: a consumer's
      * {@link Consumer#subscription} is the delivery's subscription, so one field holds both.
      */
     Object owner;
-    Message message;
     byte state;
     /**
      * In one of the state lists. Kept for the snapshot loader, which checks that each delivery enters exactly one; the
@@ -38,7 +45,20 @@ final class Delivery
     Delivery next;
     Delivery consumerPrev;
     Delivery consumerNext;
-    Delivery nextOfMessage;
+    /**
+     * The message's next delivery: from the message object, the first {@link ExtraDelivery}; from those, the next.
+     * A message keeps its chain while its own delivery is unused.
+     */
+    ExtraDelivery nextOfMessage;
+
+    /**
+     * The message this is a delivery of: the object itself for a message's own delivery. Not virtual: a type test
+     * against a final class.
+     */
+    final Message message()
+    {
+        return this instanceof Message ? (Message)this : ((ExtraDelivery)this).message;
+    }
 
     Subscription subscription()
     {
@@ -82,11 +102,13 @@ final class Delivery
         return o instanceof Consumer ? ((Consumer)o).multicastPending : ((Subscription)o).pending;
     }
 
-    void reset()
+    /**
+     * Forget the delivery's state (not its place in the message's chain, {@link #nextOfMessage}).
+     */
+    void clearDelivery(final byte newState)
     {
         owner = null;
-        message = null;
-        state = PENDING;
+        state = newState;
         inList = false;
         inConsumerList = false;
         deliveryCount = 0;
@@ -95,6 +117,5 @@ final class Delivery
         next = null;
         consumerPrev = null;
         consumerNext = null;
-        nextOfMessage = null;
     }
 }

@@ -33,15 +33,15 @@ final class DeliveryList
      */
     void insertBySequence(final Delivery d)
     {
-        final long sequence = d.message.sequence;
-        if (tail == null || tail.message.sequence <= sequence)
+        final long sequence = d.message().sequence;
+        if (tail == null || tail.message().sequence <= sequence)
         {
             append(d);
             return;
         }
         Delivery after = null;
         Delivery cursor = head;
-        while (cursor != null && cursor.message.sequence <= sequence)
+        while (cursor != null && cursor.message().sequence <= sequence)
         {
             after = cursor;
             cursor = cursor.next;

@@ -146,7 +146,7 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private Message[] freeMessages = new Message[64];
     private int freeMessageCount;
-    private Delivery freeDeliveries;
+    private ExtraDelivery freeDeliveries;
     private KeyState freeKeyStates;
 
     public Engine(final EngineConfig config, final EventListener listener)
@@ -1130,7 +1130,7 @@ public final class Engine implements CommandHandler, Snapshottable
             final int partition = Murmur3.partition(m.keyHash, topic.partitionCount);
             store(topic, partition, m);
             ids.next().partition(partition).ledger(m.ledgerId()).entry(m.entry);
-            if (m.firstDelivery == null)
+            if (!m.hasDeliveries())
             {
                 releaseMessage(m);
             }
@@ -1175,7 +1175,7 @@ public final class Engine implements CommandHandler, Snapshottable
     private void deadLetter(final Delivery d)
     {
         final Subscription subscription = d.subscription();
-        final Message original = d.message;
+        final Message original = d.message();
         Topic dlq = topicsByName.get(subscription.deadLetterTopic);
         if (dlq == null)
         {
@@ -1202,7 +1202,7 @@ public final class Engine implements CommandHandler, Snapshottable
         m.attributeCount = (char)(original.attributeCount + 1);   // at most EngineConfig.MAX_ATTRIBUTES + 21 hops
 
         store(dlq, Murmur3.partition(m.keyHash, dlq.partitionCount), m);
-        if (m.firstDelivery == null)
+        if (!m.hasDeliveries())
         {
             releaseMessage(m);
         }
@@ -1340,7 +1340,7 @@ public final class Engine implements CommandHandler, Snapshottable
             return null;
         }
         final boolean multicast = subscription.type == SubscriptionType.MULTICAST;
-        for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
+        for (Delivery d = m.firstDelivery(); d != null; d = d.nextOfMessage)
         {
             if (d.subscription() == subscription && (!multicast || d.consumer() == consumer))
             {
@@ -1380,7 +1380,7 @@ public final class Engine implements CommandHandler, Snapshottable
         consumer.outstanding++;
         if (subscription.type == SubscriptionType.KEY_SHARED)
         {
-            final KeyState ks = keyState(subscription, d.message.keyHash);
+            final KeyState ks = keyState(subscription, d.message().keyHash);
             ks.holder = consumer;
             ks.outstanding++;
         }
@@ -1413,7 +1413,7 @@ public final class Engine implements CommandHandler, Snapshottable
         }
         if (subscription.type == SubscriptionType.KEY_SHARED)
         {
-            final KeyState ks = subscription.keys.get(d.message.keyHash);
+            final KeyState ks = subscription.keys.get(d.message().keyHash);
             ks.outstanding--;
             if (ks.outstanding == 0)
             {
@@ -1445,7 +1445,7 @@ public final class Engine implements CommandHandler, Snapshottable
             subscription.delayed.append(d);
             if (subscription.type == SubscriptionType.KEY_SHARED)
             {
-                keyState(subscription, d.message.keyHash).delayed++;
+                keyState(subscription, d.message().keyHash).delayed++;
             }
         }
         else
@@ -1470,16 +1470,16 @@ public final class Engine implements CommandHandler, Snapshottable
             {
                 countKeySharedPending(subscription, d, 1);
                 final Delivery cursor = subscription.scanAfter;
-                if (cursor != null && d.message.sequence < cursor.message.sequence)
+                if (cursor != null && d.message().sequence < cursor.message().sequence)
                 {
                     // it went into the prefix unexamined: count it there, the next pass re-examines the prefix
-                    subscription.ring.owner(d.message.keyHash).keySharedSkipped++;
+                    subscription.ring.owner(d.message().keyHash).keySharedSkipped++;
                     subscription.scanSkipped++;
                     subscription.scanStale = true;
                     if (subscription.scanSkipped > config.keySharedLookahead)
                     {
                         // the prefix never reaches past the lookahead: its last delivery goes back behind the cursor
-                        subscription.ring.owner(cursor.message.keyHash).keySharedSkipped--;
+                        subscription.ring.owner(cursor.message().keyHash).keySharedSkipped--;
                         subscription.scanSkipped--;
                         subscription.scanAfter = cursor.prev;
                     }
@@ -1505,7 +1505,7 @@ public final class Engine implements CommandHandler, Snapshottable
                 subscription.delayed.remove(d);
                 if (subscription.type == SubscriptionType.KEY_SHARED)
                 {
-                    final KeyState ks = subscription.keys.get(d.message.keyHash);
+                    final KeyState ks = subscription.keys.get(d.message().keyHash);
                     ks.delayed--;
                     releaseKeyStateIfIdle(subscription, ks);
                     subscription.scanStale = true;   // its key may no longer wait for a nacked message
@@ -1516,10 +1516,10 @@ public final class Engine implements CommandHandler, Snapshottable
                 {
                     countKeySharedPending(subscription, d, -1);
                     final Delivery cursor = subscription.scanAfter;
-                    if (cursor != null && d.message.sequence <= cursor.message.sequence)
+                    if (cursor != null && d.message().sequence <= cursor.message().sequence)
                     {
                         // it leaves the prefix (the rest of which stays as it was)
-                        subscription.ring.owner(d.message.keyHash).keySharedSkipped--;
+                        subscription.ring.owner(d.message().keyHash).keySharedSkipped--;
                         subscription.scanSkipped--;
                         if (d == cursor)
                         {
@@ -1536,26 +1536,26 @@ public final class Engine implements CommandHandler, Snapshottable
         }
         markDirty(subscription);
 
-        final Message m = d.message;
-        Delivery previous = null;
-        for (Delivery x = m.firstDelivery; x != null; x = x.nextOfMessage)
+        final Message m = d.message();
+        if (d == m)
         {
-            if (x == d)
+            m.clearDelivery(Delivery.UNUSED);   // the message's own delivery: the chain of the others stays
+        }
+        else
+        {
+            Delivery previous = m;
+            for (ExtraDelivery x = m.nextOfMessage; x != null; x = x.nextOfMessage)
             {
-                if (previous == null)
-                {
-                    m.firstDelivery = x.nextOfMessage;
-                }
-                else
+                if (x == d)
                 {
                     previous.nextOfMessage = x.nextOfMessage;
+                    break;
                 }
-                break;
+                previous = x;
             }
-            previous = x;
+            releaseDelivery((ExtraDelivery)d);
         }
-        releaseDelivery(d);
-        if (m.firstDelivery == null)
+        if (!m.hasDeliveries())
         {
             m.topic().messages[m.partition()].remove(m.entry);
             liveMessages--;
@@ -1589,7 +1589,7 @@ public final class Engine implements CommandHandler, Snapshottable
                 subscription.delayed.remove(d);
                 if (subscription.type == SubscriptionType.KEY_SHARED)
                 {
-                    final KeyState ks = subscription.keys.get(d.message.keyHash);
+                    final KeyState ks = subscription.keys.get(d.message().keyHash);
                     ks.delayed--;
                     releaseKeyStateIfIdle(subscription, ks);
                     subscription.scanStale = true;
@@ -1726,7 +1726,7 @@ public final class Engine implements CommandHandler, Snapshottable
             {
                 final Delivery next = d.next;
                 keySharedExamined++;
-                final Consumer owner = subscription.ring.owner(d.message.keyHash);
+                final Consumer owner = subscription.ring.owner(d.message().keyHash);
                 final int ownerBefore = Math.min(Math.max(0, owner.freePermits()), owner.keySharedRecheck);
                 owner.keySharedRecheck--;
                 if (keySharedEligible(subscription, d, owner, maxInFlightPerKey))
@@ -1759,7 +1759,7 @@ public final class Engine implements CommandHandler, Snapshottable
             final Delivery next = d.next;
             scanned++;
             keySharedExamined++;
-            final Consumer owner = subscription.ring.owner(d.message.keyHash);
+            final Consumer owner = subscription.ring.owner(d.message().keyHash);
             final int ownerBefore = keySharedPossible(owner);
             if (keySharedEligible(subscription, d, owner, maxInFlightPerKey))
             {
@@ -1793,7 +1793,7 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             return false;
         }
-        final KeyState ks = subscription.keys.get(d.message.keyHash);
+        final KeyState ks = subscription.keys.get(d.message().keyHash);
         if (ks == null)
         {
             return true;
@@ -1833,7 +1833,7 @@ public final class Engine implements CommandHandler, Snapshottable
             final Delivery next = d.next;
             scanned++;
             keySharedExamined++;
-            final Consumer owner = subscription.ring.owner(d.message.keyHash);
+            final Consumer owner = subscription.ring.owner(d.message().keyHash);
             if (keySharedEligible(subscription, d, owner, maxInFlightPerKey))
             {
                 owner.keySharedPending--;
@@ -1849,7 +1849,7 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private static void countKeySharedPending(final Subscription subscription, final Delivery d, final int delta)
     {
-        final Consumer owner = subscription.ring.owner(d.message.keyHash);
+        final Consumer owner = subscription.ring.owner(d.message().keyHash);
         if (owner != null)
         {
             owner.keySharedPending += delta;
@@ -1869,7 +1869,7 @@ public final class Engine implements CommandHandler, Snapshottable
         while ((d = subscription.pending.head) != null)
         {
             subscription.pending.remove(d);
-            final Message m = d.message;
+            final Message m = d.message();
             for (int i = 0; i < n; i++)
             {
                 final Consumer consumer = consumers.get(i);
@@ -1922,7 +1922,7 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             final Delivery d = batch[i];
             batch[i] = null;
-            final Message m = d.message;
+            final Message m = d.message();
             messages.next()
                 .partition(m.partition())
                 .ledger(m.ledgerId())
@@ -2165,26 +2165,36 @@ public final class Engine implements CommandHandler, Snapshottable
         freeMessages[freeMessageCount++] = m;
     }
 
+    /**
+     * A new delivery of {@code m} for {@code subscription}: the message's own if unused, else a pooled
+     * {@link ExtraDelivery} put at the head of its chain.
+     */
     private Delivery allocateDelivery(final Subscription subscription, final Message m)
     {
-        Delivery d = freeDeliveries;
+        if (m.state == Delivery.UNUSED)
+        {
+            m.owner = subscription;
+            m.state = Delivery.PENDING;
+            return m;
+        }
+        ExtraDelivery d = freeDeliveries;
         if (d == null)
         {
-            d = new Delivery();
+            d = new ExtraDelivery();
         }
         else
         {
-            freeDeliveries = d.next;
+            freeDeliveries = (ExtraDelivery)d.next;
             d.next = null;
         }
         d.owner = subscription;
         d.message = m;
-        d.nextOfMessage = m.firstDelivery;
-        m.firstDelivery = d;
+        d.nextOfMessage = m.nextOfMessage;
+        m.nextOfMessage = d;
         return d;
     }
 
-    private void releaseDelivery(final Delivery d)
+    private void releaseDelivery(final ExtraDelivery d)
     {
         d.reset();
         d.next = freeDeliveries;
@@ -2240,7 +2250,7 @@ public final class Engine implements CommandHandler, Snapshottable
         h.add(list.size);
         for (Delivery d = list.head; d != null; d = d.next)
         {
-            h.add(d.message.sequence).add(d.state).add(d.deliveryCount).add(d.dueMs)
+            h.add(d.message().sequence).add(d.state).add(d.deliveryCount).add(d.dueMs)
                 .add(d.consumer() == null ? 0 : d.consumer().id);
         }
     }
@@ -2254,11 +2264,15 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             h.add(m.data[i]);
         }
-        for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
+        // the deliveries as a set: their order in the chain depends on which one the message object itself holds
+        // (Delivery), which a snapshot's loader may choose differently, and nothing the engine decides depends on it
+        long deliveries = 0;
+        for (Delivery d = m.firstDelivery(); d != null; d = d.nextOfMessage)
         {
-            h.add(d.subscription().name).add(d.state).add(d.deliveryCount).add(d.dueMs).add(d.consumer() == null ? 0 : d.consumer().id);
+            deliveries += new Hasher().add(d.subscription().name).add(d.state).add(d.deliveryCount).add(d.dueMs)
+                .add(d.consumer() == null ? 0 : d.consumer().id).value;
         }
-        return h.value;
+        return h.add(deliveries).value;
     }
 
     private static final class Hasher

@@ -396,20 +396,23 @@ final class EngineSnapshotLoader implements SnapshotSink
                 }
             }
 
-            final Delivery delivery = new Delivery();
-            delivery.owner = consumer != null ? consumer : subscription;   // checked above: a consumer of it
-            delivery.message = m;
-            delivery.state = (byte)state;
-            delivery.deliveryCount = timesSent;
-            delivery.dueMs = dueMs;
+            // the first is the message's own delivery, the others are chained after it (Delivery)
+            final Delivery delivery;
             if (last == null)
             {
-                m.firstDelivery = delivery;
+                delivery = m;
             }
             else
             {
-                last.nextOfMessage = delivery;
+                final ExtraDelivery extra = new ExtraDelivery();
+                extra.message = m;
+                last.nextOfMessage = extra;
+                delivery = extra;
             }
+            delivery.owner = consumer != null ? consumer : subscription;   // checked above: a consumer of it
+            delivery.state = (byte)state;
+            delivery.deliveryCount = timesSent;
+            delivery.dueMs = dueMs;
             last = delivery;
             deliveries.add(delivery);
         }
@@ -655,7 +658,7 @@ final class EngineSnapshotLoader implements SnapshotSink
                 final Delivery d = deliveries.get(i);
                 if (!d.inList)
                 {
-                    final Message m = d.message;
+                    final Message m = d.message();
                     throw new SnapshotLoadException("the delivery of " + id(m) +
                         " for '" + d.subscription().name + "' is in no list");
                 }
@@ -680,10 +683,10 @@ final class EngineSnapshotLoader implements SnapshotSink
             s.recountKeySharedOwners();   // derived: the scan cursor starts at the head
             for (Delivery d = s.outstanding.head; d != null; d = d.next)
             {
-                final KeyState ks = keyState(s, d.message.keyHash);
+                final KeyState ks = keyState(s, d.message().keyHash);
                 if (ks.outstanding > 0 && ks.holder != d.consumer())
                 {
-                    throw new SnapshotLoadException("key hash " + d.message.keyHash + " of '" + s.name +
+                    throw new SnapshotLoadException("key hash " + d.message().keyHash + " of '" + s.name +
                         "' is outstanding on consumers " + ks.holder.id + " and " + d.consumer().id);
                 }
                 ks.holder = d.consumer();
@@ -691,7 +694,7 @@ final class EngineSnapshotLoader implements SnapshotSink
             }
             for (Delivery d = s.delayed.head; d != null; d = d.next)
             {
-                keyState(s, d.message.keyHash).delayed++;
+                keyState(s, d.message().keyHash).delayed++;
             }
         }
 

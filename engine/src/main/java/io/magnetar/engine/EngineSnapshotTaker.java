@@ -232,7 +232,7 @@ final class EngineSnapshotTaker
             .attributeCount(m.attributeCount)
             .payloadBytes(m.payloadBytes())
             .deliveriesCount(deliveries);
-        for (Delivery d = m.firstDelivery; d != null; d = d.nextOfMessage)
+        for (Delivery d = m.firstDelivery(); d != null; d = d.nextOfMessage)
         {
             group.next()
                 .subscriptionOrdinal(subscriptionOrdinals.getValue(d.subscription()))

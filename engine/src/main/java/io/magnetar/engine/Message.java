@@ -1,13 +1,15 @@
 package io.magnetar.engine;
 
 /**
- * One stored message: id, key, attributes and the head of its chain of deliveries. Pooled.
+ * One stored message: id, key, attributes, and its deliveries: the message object is itself one of them (see
+ * {@link Delivery}; {@link #UNUSED} when it holds none), the others are chained through {@link #nextOfMessage}.
+ * Pooled.
  * <p>
  * {@code data} holds each attribute as {@code [u16 nameLength][name][u16 valueLength][value]} (little endian),
  * then the key bytes at {@link #keyOffset()}: the order in which they arrive on the wire. Pooled messages are kept
  * in an array stack in the engine, not linked through a field: a live message carries no pool link.
  */
-final class Message
+final class Message extends Delivery
 {
     /** topic, partition and ledger id in one reference: see {@link Ledger}. Null while pooled. */
     Ledger ledger;
@@ -25,12 +27,6 @@ final class Message
     char attributeCount;
     int dataLength;
     byte[] data;
-    /**
-     * The chain of live deliveries through {@link Delivery#nextOfMessage}; the message is deleted when it is empty.
-     * No count is kept beside it (see {@link #deliveries()}): 4 bytes per live message.
-     */
-    Delivery firstDelivery;
-
     private static final byte[] NO_DATA = new byte[0];
 
     /**
@@ -51,6 +47,7 @@ final class Message
     Message(final byte[] data)
     {
         this.data = data;
+        this.state = UNUSED;
     }
 
     /**
@@ -108,12 +105,29 @@ final class Message
     }
 
     /**
+     * The first of the message's live deliveries, the chain going on through {@link #nextOfMessage}: the message
+     * itself unless its own delivery is unused.
+     */
+    Delivery firstDelivery()
+    {
+        return state != UNUSED ? this : nextOfMessage;
+    }
+
+    /**
+     * Some subscription still has to process the message: while so, it stays stored.
+     */
+    boolean hasDeliveries()
+    {
+        return state != UNUSED || nextOfMessage != null;
+    }
+
+    /**
      * Live deliveries: the length of the chain. Walks it; for snapshots and the state hash, not the command path.
      */
     int deliveries()
     {
         int n = 0;
-        for (Delivery d = firstDelivery; d != null; d = d.nextOfMessage)
+        for (Delivery d = firstDelivery(); d != null; d = d.nextOfMessage)
         {
             n++;
         }
@@ -137,8 +151,9 @@ final class Message
 
     void reset()
     {
+        clearDelivery(UNUSED);
+        nextOfMessage = null;
         ledger = null;
-        firstDelivery = null;
         dataLength = 0;
     }
 }

@@ -109,7 +109,7 @@ final class Subscription
         int position = 0;
         for (Delivery d = pending.head; d != null; d = d.next)
         {
-            final Consumer owner = ring.owner(d.message.keyHash);
+            final Consumer owner = ring.owner(d.message().keyHash);
             owner.keySharedPending++;
             if (position++ < scanSkipped)
             {

@@ -96,7 +96,7 @@ class KeySharedDispatchTest
         final List<MessageId> before = new ArrayList<>();
         for (Delivery d = s.pending.head; before.size() < s.scanSkipped; d = d.next)
         {
-            before.add(new MessageId(d.message.partition(), d.message.ledgerId(), d.message.entry));
+            before.add(new MessageId(d.message().partition(), d.message().ledgerId(), d.message().entry));
         }
         assertEquals(List.of(skipped), before);
         checkScanState(engine);
@@ -362,7 +362,7 @@ class KeySharedDispatchTest
             {
                 for (Delivery d = s.pending.head; d != null; d = d.next)
                 {
-                    owned.merge(s.ring.owner(d.message.keyHash), 1, Integer::sum);
+                    owned.merge(s.ring.owner(d.message().keyHash), 1, Integer::sum);
                 }
             }
             assertTrue(!s.scanStale || s.consumers.isEmpty() || s.pending.head == null,
@@ -376,9 +376,9 @@ class KeySharedDispatchTest
                 {
                     assertNotNull(d, "the cursor is in the pending list");
                     before++;
-                    final Consumer owner = s.ring.owner(d.message.keyHash);
+                    final Consumer owner = s.ring.owner(d.message().keyHash);
                     assertTrue(s.scanStale || !Engine.keySharedEligible(s, d, owner, s.maxInFlightPerKey),
-                        "delivery of sequence " + d.message.sequence + " before the cursor is eligible");
+                        "delivery of sequence " + d.message().sequence + " before the cursor is eligible");
                     skipped.merge(owner, 1, Integer::sum);
                     if (d == s.scanAfter)
                     {
