@@ -19,9 +19,13 @@ final class Consumer
     /** key_shared dispatch scratch: prefix deliveries of its keys not yet re-examined in the current pass. */
     int keySharedRecheck;
 
-    /** deliveries bound to this consumer: outstanding ones, and for multicast every copy it owns. */
-    Delivery ownedHead;
-    Delivery ownedTail;
+    /**
+     * Deliveries bound to this consumer ({@link Delivery#owner} is it): its outstanding ones, and for multicast every
+     * copy it has (pending in {@link #multicastPending}, outstanding, or delayed after a nack). Counted, not listed (a
+     * list cost two links and a flag in every delivery): the walks over them, on a detach and when a snapshot is
+     * written, scan the subscription's outstanding and delayed lists and the multicast pending list for the owner
+     * instead. Part of the state hash.
+     */
     int ownedCount;
 
     /** multicast only: copies waiting to be sent to this consumer, in publish order. */
@@ -48,44 +52,23 @@ final class Consumer
         return permits - outstanding;
     }
 
+    /**
+     * Bind a delivery of this consumer's subscription that is bound to no consumer yet.
+     */
     void own(final Delivery d)
     {
-        d.inConsumerList = true;
-        d.consumerNext = null;
-        d.consumerPrev = ownedTail;
-        if (ownedTail == null)
-        {
-            ownedHead = d;
-        }
-        else
-        {
-            ownedTail.consumerNext = d;
-        }
-        ownedTail = d;
+        assert d.consumer() == null;
+        d.bind(this);
         ownedCount++;
     }
 
+    /**
+     * A delivery bound to this consumer leaves it: unbound (a shared or key_shared delivery no longer outstanding), or
+     * completed and released (it stays bound until {@link Delivery#reset}).
+     */
     void disown(final Delivery d)
     {
-        if (d.consumerPrev == null)
-        {
-            ownedHead = d.consumerNext;
-        }
-        else
-        {
-            d.consumerPrev.consumerNext = d.consumerNext;
-        }
-        if (d.consumerNext == null)
-        {
-            ownedTail = d.consumerPrev;
-        }
-        else
-        {
-            d.consumerNext.consumerPrev = d.consumerPrev;
-        }
-        d.consumerPrev = null;
-        d.consumerNext = null;
-        d.inConsumerList = false;
+        assert d.consumer() == this;
         ownedCount--;
     }
 }

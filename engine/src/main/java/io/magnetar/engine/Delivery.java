@@ -5,11 +5,12 @@ package io.magnetar.engine;
  * <p>
  * A delivery sits in exactly one state list at a time ({@link #prev}/{@link #next}): the pending list
  * of its subscription (or, for a multicast copy, of its consumer), the subscription's delayed list, or
- * the subscription's outstanding list. Deliveries bound to a consumer also sit in that consumer's list
- * ({@link #consumerPrev}/{@link #consumerNext}).
+ * the subscription's outstanding list. A consumer keeps no list of the deliveries bound to it, only their count:
+ * the rare walks over them (detach, snapshot) scan the state lists for {@link #owner} (see {@code Engine.detach}).
  * <p>
  * Which state list is not stored but follows from the state ({@link #pendingList()} for a pending one), and the
- * subscription and the consumer share one field ({@link #owner}).
+ * subscription and the consumer share one field ({@link #owner}), and a consumer counts its deliveries rather than
+ * linking them.
  * <p>
  * <b>A message is its own first delivery.</b> {@link Message} extends this class: the delivery fields of a message
  * object hold one of its deliveries (state {@link #UNUSED} when none), and only the others are
@@ -36,15 +37,12 @@ abstract class Delivery
      * live engine never reads it (which list a delivery is in follows from its state, see the class comment).
      */
     boolean inList;
-    boolean inConsumerList;
     int deliveryCount;
     /** OUTSTANDING: ack deadline; DELAYED: time it becomes pending again. */
     long dueMs;
 
     Delivery prev;
     Delivery next;
-    Delivery consumerPrev;
-    Delivery consumerNext;
     /**
      * The message's next delivery: from the message object, the first {@link ExtraDelivery}; from those, the next.
      * A message keeps its chain while its own delivery is unused.
@@ -110,12 +108,9 @@ abstract class Delivery
         owner = null;
         state = newState;
         inList = false;
-        inConsumerList = false;
         deliveryCount = 0;
         dueMs = 0;
         prev = null;
         next = null;
-        consumerPrev = null;
-        consumerNext = null;
     }
 }

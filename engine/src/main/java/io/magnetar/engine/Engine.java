@@ -686,6 +686,14 @@ public final class Engine implements CommandHandler, Snapshottable
 
     private void removeSubscription(final Subscription subscription, final String reason)
     {
+        // what is bound to consumers first (completing sends no event), so that dropping them finds nothing left: one
+        // pass over each list rather than one per consumer (a consumer keeps no list of its own, see detach)
+        completeAll(subscription.outstanding);
+        completeAll(subscription.delayed);
+        for (int i = 0, n = subscription.consumers.size(); i < n; i++)
+        {
+            completeAll(subscription.consumers.get(i).multicastPending);
+        }
         while (!subscription.consumers.isEmpty())
         {
             final Consumer consumer = subscription.consumers.get(subscription.consumers.size() - 1);
@@ -693,8 +701,6 @@ public final class Engine implements CommandHandler, Snapshottable
             dropConsumer(consumer);
         }
         completeAll(subscription.pending);
-        completeAll(subscription.delayed);
-        completeAll(subscription.outstanding);
         subscription.topic.subscriptions.remove(subscription);
         subscriptions.remove(subscription);
         dirty.remove(subscription);
@@ -928,41 +934,74 @@ public final class Engine implements CommandHandler, Snapshottable
     /**
      * Detach: multicast copies are complete for this consumer; shared and key_shared outstanding messages
      * are redelivered at once (or dead-lettered).
+     * <p>
+     * A consumer keeps no list of its deliveries (two links and a flag in every delivery, see {@link Consumer#ownedCount}),
+     * so they are found by scanning the lists they can be in: O(outstanding + delayed of the subscription) instead of
+     * O(the consumer's own), acceptable for a rare event. A shared or key_shared delivery is bound to a consumer only
+     * while outstanding. The scan keeps the order of the outstanding list, which for one consumer is the order it was
+     * sent in (the order of the list it replaces): redeliveries go back into the pending list by sequence anyway, but
+     * dead letters are published in this order.
      */
     private void detach(final Consumer consumer)
     {
         final Subscription subscription = consumer.subscription;
-        Delivery d;
         if (subscription.type == SubscriptionType.MULTICAST)
         {
-            while ((d = consumer.ownedHead) != null)
-            {
-                complete(d);
-            }
+            completeOwned(consumer);
         }
         else
         {
-            while ((d = consumer.ownedHead) != null)
+            Delivery d = subscription.outstanding.head;
+            while (d != null && consumer.ownedCount > 0)
             {
-                redeliver(d, false);
+                // redeliver takes d (only d) out of the outstanding list: a dead letter goes to another topic, and a
+                // redelivery into the pending list
+                final Delivery next = d.next;
+                if (d.owner == consumer)
+                {
+                    redeliver(d, false);
+                }
+                d = next;
             }
         }
         dropConsumer(consumer);
         markDirty(subscription);
     }
 
-    private void dropConsumer(final Consumer consumer)
+    /**
+     * Multicast: complete every copy bound to a consumer, scanning where they can be (see {@link #detach}): its
+     * outstanding copies, those delayed after a nack (a multicast copy stays bound to its consumer) and those pending
+     * in its own list. No events: the order only decides which pooled objects are reused first.
+     */
+    private void completeOwned(final Consumer consumer)
     {
         final Subscription subscription = consumer.subscription;
-        if (consumer.ownedHead != null)
+        completeOwned(consumer, subscription.outstanding);
+        completeOwned(consumer, subscription.delayed);
+        completeAll(consumer.multicastPending);
+    }
+
+    private void completeOwned(final Consumer consumer, final DeliveryList list)
+    {
+        Delivery d = list.head;
+        while (d != null && consumer.ownedCount > 0)
         {
-            // only reached when a subscription is being removed: its deliveries are completed right after
-            Delivery d;
-            while ((d = consumer.ownedHead) != null)
+            final Delivery next = d.next;   // complete takes out d only
+            if (d.owner == consumer)
             {
                 complete(d);
             }
+            d = next;
         }
+    }
+
+    /**
+     * Forget a consumer to which no delivery is bound any more (its callers redelivered or completed them).
+     */
+    private void dropConsumer(final Consumer consumer)
+    {
+        final Subscription subscription = consumer.subscription;
+        assert consumer.ownedCount == 0 : consumer.ownedCount;
         consumersById.remove(consumer.id);
         consumers.remove(consumer);
         subscription.consumers.remove(consumer);
@@ -1362,7 +1401,10 @@ public final class Engine implements CommandHandler, Snapshottable
         final Subscription subscription = d.subscription();
         d.pendingList().remove(d);
         d.state = Delivery.OUTSTANDING;
-        d.bind(consumer);
+        if (d.consumer() == null)
+        {
+            consumer.own(d);   // shared, key_shared; a multicast copy is bound to its consumer from the fan-out
+        }
         d.deliveryCount++;
         subscription.delivered++;
         subscription.topic.delivered++;
@@ -1373,10 +1415,6 @@ public final class Engine implements CommandHandler, Snapshottable
         }
         d.dueMs = subscription.ackTimeoutMs > 0 ? nowMs + subscription.ackTimeoutMs : Long.MAX_VALUE;
         subscription.outstanding.append(d);
-        if (!d.inConsumerList)
-        {
-            consumer.own(d);
-        }
         consumer.outstanding++;
         if (subscription.type == SubscriptionType.KEY_SHARED)
         {
@@ -1530,9 +1568,10 @@ public final class Engine implements CommandHandler, Snapshottable
                 d.pendingList().remove(d);
                 break;
         }
-        if (d.inConsumerList)
+        final Consumer owner = d.consumer();
+        if (owner != null)
         {
-            d.consumer().disown(d);
+            owner.disown(d);
         }
         markDirty(subscription);
 
@@ -1874,7 +1913,6 @@ public final class Engine implements CommandHandler, Snapshottable
             {
                 final Consumer consumer = consumers.get(i);
                 final Delivery copy = i == 0 ? d : allocateDelivery(subscription, m);
-                copy.bind(consumer);
                 copy.state = Delivery.PENDING;
                 consumer.own(copy);
                 consumer.multicastPending.insertBySequence(copy);

@@ -2,6 +2,7 @@ package io.magnetar.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
 
 import io.magnetar.codecs.snapshot.BooleanType;
@@ -86,6 +87,14 @@ final class EngineSnapshotLoader implements SnapshotSink
     private final Staged<Delivery> deliveries = new Staged<>();
     /** deliveries put in a state list (pending, delayed, outstanding, multicast pending): each one must be. */
     private long listedDeliveries;
+    /** deliveries bound to a consumer: each must be in that consumer's owned list. */
+    private long boundDeliveries;
+    /**
+     * Ordinals of the deliveries met in owned lists, so that each is met once (the engine's deliveries keep no mark of
+     * it): a bit per delivery, for the time of the load.
+     */
+    private BitSet ownedListed;
+    private long ownedListedCount;
     private long liveMessages;
     private long liveBytes;
 
@@ -410,6 +419,10 @@ final class EngineSnapshotLoader implements SnapshotSink
                 delivery = extra;
             }
             delivery.owner = consumer != null ? consumer : subscription;   // checked above: a consumer of it
+            if (consumer != null)
+            {
+                boundDeliveries++;
+            }
             delivery.state = (byte)state;
             delivery.deliveryCount = timesSent;
             delivery.dueMs = dueMs;
@@ -523,7 +536,8 @@ final class EngineSnapshotLoader implements SnapshotSink
                 }
                 for (int i = 0; i < count; i++)
                 {
-                    final Delivery x = delivery(group.next().ordinal(), kind, owner);
+                    final int ordinal = group.next().ordinal();
+                    final Delivery x = delivery(ordinal, kind, owner);
                     if (x.consumer() != c)
                     {
                         throw new SnapshotLoadException(kind + " list of consumer " + owner + " holds a delivery of " +
@@ -531,11 +545,18 @@ final class EngineSnapshotLoader implements SnapshotSink
                     }
                     if (kind == DeliveryListKind.CONSUMER_OWNED)
                     {
-                        if (x.inConsumerList)
+                        // any order: the engine keeps a count, not a list (old snapshots have the order of binding)
+                        if (ownedListed == null)
+                        {
+                            ownedListed = new BitSet(deliveries.size());
+                        }
+                        if (ownedListed.get(ordinal))
                         {
                             throw new SnapshotLoadException("consumer " + owner + " owns a delivery twice");
                         }
-                        c.own(x);
+                        ownedListed.set(ordinal);
+                        ownedListedCount++;
+                        c.ownedCount++;
                     }
                     else
                     {
@@ -664,6 +685,11 @@ final class EngineSnapshotLoader implements SnapshotSink
                 }
             }
         }
+        // each delivery in an owned list is bound to that consumer and is there once, so with as many as are bound, every
+        // bound delivery is in its consumer's list and each consumer's count is right
+        ownedListed = null;
+        check(ownedListedCount == boundDeliveries, "owned lists hold " + ownedListedCount + " deliveries, " +
+            boundDeliveries + " are bound to consumers");
         for (int i = 0, n = consumers.size(); i < n; i++)
         {
             final Consumer c = consumers.get(i);

@@ -1,5 +1,6 @@
 package io.magnetar.engine;
 
+import java.util.IdentityHashMap;
 import java.util.List;
 
 import io.magnetar.codecs.snapshot.BooleanType;
@@ -15,13 +16,16 @@ import io.magnetar.codecs.snapshot.SubscriptionRecordEncoder;
 import io.magnetar.codecs.snapshot.SubscriptionType;
 import io.magnetar.codecs.snapshot.TopicRecordEncoder;
 import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.IntArrayList;
 import org.agrona.collections.LongObjConsumer;
 import org.agrona.collections.Object2IntHashMap;
 
 /**
  * Writes an {@link Engine}'s state as {@code magnetar-snapshot} records (see the schema's comment for the
  * record order and how records refer to each other). Runs on the engine thread between commands; changes
- * nothing. Memory beyond the records: a map from each live delivery to its ordinal, for the time of the call.
+ * nothing. Memory beyond the records, for the time of the call: a map from each live delivery to its ordinal, and the
+ * ordinals of the deliveries bound to each consumer (its {@code CONSUMER_OWNED} list, which the engine does not keep:
+ * collected while the state lists are written).
  */
 final class EngineSnapshotTaker
 {
@@ -46,6 +50,8 @@ final class EngineSnapshotTaker
     private Object2IntHashMap<Subscription> subscriptionOrdinals;
     private Object2IntHashMap<Delivery> deliveryOrdinals;
     private int nextDeliveryOrdinal;
+    /** consumer -> ordinals of the deliveries bound to it, in the order the state lists were written. */
+    private IdentityHashMap<Consumer, IntArrayList> owned;
 
     void take(final Engine engine, final long journalIndex, final long timestampMs, final SnapshotSink sink)
     {
@@ -62,6 +68,7 @@ final class EngineSnapshotTaker
             this.sink = null;
             subscriptionOrdinals = null;
             deliveryOrdinals = null;
+            owned = null;
         }
     }
 
@@ -143,18 +150,36 @@ final class EngineSnapshotTaker
                 " in messages");
         }
 
+        // A consumer's CONSUMER_OWNED list (the deliveries bound to it) is collected from the state lists as they are
+        // written: its subscription's delayed copies (multicast), then its outstanding deliveries, then its multicast
+        // pending copies, each in list order. The loader takes any order (snapshots of before had the order of binding).
+        owned = new IdentityHashMap<>();
         for (int i = 0, n = subscriptions.size(); i < n; i++)
         {
             final Subscription s = subscriptions.get(i);
-            writeList(DeliveryListKind.SUBSCRIPTION_PENDING, i, s.pending.head, false);
-            writeList(DeliveryListKind.SUBSCRIPTION_DELAYED, i, s.delayed.head, false);
-            writeList(DeliveryListKind.SUBSCRIPTION_OUTSTANDING, i, s.outstanding.head, false);
+            writeList(DeliveryListKind.SUBSCRIPTION_PENDING, i, s.pending.head);
+            writeList(DeliveryListKind.SUBSCRIPTION_DELAYED, i, s.delayed.head);
+            writeList(DeliveryListKind.SUBSCRIPTION_OUTSTANDING, i, s.outstanding.head);
         }
         for (int i = 0, n = consumers.size(); i < n; i++)
         {
             final Consumer c = consumers.get(i);
-            writeList(DeliveryListKind.CONSUMER_MULTICAST_PENDING, c.id, c.multicastPending.head, false);
-            writeList(DeliveryListKind.CONSUMER_OWNED, c.id, c.ownedHead, true);
+            writeList(DeliveryListKind.CONSUMER_MULTICAST_PENDING, c.id, c.multicastPending.head);
+            final IntArrayList ordinals = owned.remove(c);
+            final int count = ordinals == null ? 0 : ordinals.size();
+            if (count != c.ownedCount)
+            {
+                throw new IllegalStateException("inconsistent state: consumer " + c.id + " counts " + c.ownedCount +
+                    " deliveries bound to it, the lists hold " + count);
+            }
+            if (ordinals != null)
+            {
+                writeOwned(c.id, ordinals);
+            }
+        }
+        if (!owned.isEmpty())
+        {
+            throw new IllegalStateException("inconsistent state: deliveries bound to consumers that are not attached");
         }
 
         final long count = records;
@@ -246,13 +271,16 @@ final class EngineSnapshotTaker
         emit(messageEncoder.encodedLength());
     }
 
-    private void writeList(final DeliveryListKind kind, final long owner, final Delivery head, final boolean owned)
+    /**
+     * Write a state list, and note each of its deliveries that is bound to a consumer in that consumer's owned list.
+     */
+    private void writeList(final DeliveryListKind kind, final long owner, final Delivery head)
     {
         Delivery d = head;
         while (d != null)
         {
             int n = 0;
-            for (Delivery x = d; x != null && n < LIST_CHUNK; x = owned ? x.consumerNext : x.next)
+            for (Delivery x = d; x != null && n < LIST_CHUNK; x = x.next)
             {
                 n++;
             }
@@ -268,7 +296,30 @@ final class EngineSnapshotTaker
                     throw new IllegalStateException(kind + " list of " + owner + " holds a delivery of no live message");
                 }
                 group.next().ordinal(ordinal);
-                d = owned ? d.consumerNext : d.next;
+                final Consumer consumer = d.consumer();
+                if (consumer != null)
+                {
+                    owned.computeIfAbsent(consumer, (c) -> new IntArrayList()).addInt(ordinal);
+                }
+                d = d.next;
+            }
+            emit(listEncoder.encodedLength());
+        }
+    }
+
+    private void writeOwned(final long consumerId, final IntArrayList ordinals)
+    {
+        final int size = ordinals.size();
+        for (int from = 0; from < size; from += LIST_CHUNK)
+        {
+            final int n = Math.min(LIST_CHUNK, size - from);
+            final DeliveryListRecordEncoder.DeliveriesEncoder group = listEncoder.wrapAndApplyHeader(buffer, 0, header)
+                .kind(DeliveryListKind.CONSUMER_OWNED)
+                .owner(consumerId)
+                .deliveriesCount(n);
+            for (int i = 0; i < n; i++)
+            {
+                group.next().ordinal(ordinals.getInt(from + i));
             }
             emit(listEncoder.encodedLength());
         }
