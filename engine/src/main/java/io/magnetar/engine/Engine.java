@@ -2398,6 +2398,19 @@ public final class Engine implements CommandHandler, Snapshottable
         return slab;
     }
 
+    /**
+     * Tests only: a data slab with fewer page numbers, so that a test reaches the bound a publish must refuse before
+     * it stores anything. Before any message is stored.
+     */
+    void useDataSlab(final DataSlab slab)
+    {
+        if (this.slab.records() != 0)
+        {
+            throw new IllegalStateException("the engine holds messages already");
+        }
+        this.slab = slab;
+    }
+
     List<Subscription> snapshotSubscriptions()
     {
         return subscriptions;
