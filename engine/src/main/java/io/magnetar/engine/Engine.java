@@ -125,8 +125,8 @@ public final class Engine implements CommandHandler, Snapshottable
     private final ArrayList<Consumer> flushList = new ArrayList<>();
     private final int[] idPartitions;
     /**
-     * The data length of each message of the publish being applied, measured while validating it: a message's array is
-     * then allocated at its exact length (104 B, not 112 B, for the benchmarks' 87 bytes of data).
+     * The data length of each message of the publish being applied, measured while validating it: a message's record
+     * is then allocated at its exact length before its bytes are read into it.
      */
     private final int[] publishDataLengths;
     private final long[] idLedgers;
@@ -146,6 +146,11 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private Message[] freeMessages = new Message[64];
     private int freeMessageCount;
+    /**
+     * The live messages' data (attributes and keys) and lengths, one record per message, not one array each. Replaced
+     * (not refilled) by a snapshot load, whose loader builds its own until the snapshot is checked.
+     */
+    private DataSlab slab = new DataSlab();
     private ExtraDelivery freeDeliveries;
     private KeyState freeKeyStates;
 
@@ -1125,6 +1130,13 @@ public final class Engine implements CommandHandler, Snapshottable
                 config.maxLiveMessages + " messages / " + config.maxLiveBytes + " bytes");
             return;
         }
+        if (!slab.canAllocate(count))
+        {
+            // only past 16 GiB of data pages, which a heap does not hold (DataSlab): refused whole, not failed halfway
+            error(sessionId, correlationId, templateId, ErrorCode.BACKLOG_FULL,
+                "backlog full: the message data fills " + slab.pagesInUse() + " pages, the most a data handle addresses");
+            return;
+        }
 
         // pass 2: store, in request order (with the producer's key hashes if there is one for each message)
         final int[] hints = keyHashHintCount == count ? keyHashHints : null;
@@ -1139,31 +1151,36 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             messages.next();
             final Message m = allocateMessage();
-            m.reserve(publishDataLengths[index]);
             final PublishDecoder.MessagesDecoder.AttributesDecoder attributes = messages.attributes();
-            m.attributeCount = (char)attributes.count();   // at most config.maxAttributes, checked above
-            int position = 0;
+            // the record at the exact length measured in pass 1; the key length is set once the key is reached
+            final int dataLength = publishDataLengths[index];
+            final int h = slab.allocate(dataLength, 0, attributes.count());   // count at most config.maxAttributes
+            m.dataHandle = h;
+            final byte[] page = slab.page(h);
+            final int start = DataSlab.dataOffset(h);
+            int position = start;
             while (attributes.hasNext())
             {
                 attributes.next();
                 final int nameLength = attributes.nameLength();
-                m.ensureCapacity(position + 2 + nameLength);
-                m.putU16(position, nameLength);
-                attributes.getName(m.data, position + 2, nameLength);
+                DataSlab.putU16(page, position, nameLength);
+                attributes.getName(page, position + 2, nameLength);
                 position += 2 + nameLength;
                 final int valueLength = attributes.valueLength();
-                m.ensureCapacity(position + 2 + valueLength);
-                m.putU16(position, valueLength);
-                attributes.getValue(m.data, position + 2, valueLength);
+                DataSlab.putU16(page, position, valueLength);
+                attributes.getValue(page, position + 2, valueLength);
                 position += 2 + valueLength;
             }
-            final int keyLength = messages.keyLength();
-            m.ensureCapacity(position + keyLength);
-            messages.getKey(m.data, position, keyLength);
-            m.keyLength = (char)keyLength;   // at most config.maxKeyBytes, checked above
-            m.dataLength = position + keyLength;
+            final int keyLength = messages.keyLength();   // at most config.maxKeyBytes, checked above
+            if (position - start + keyLength != dataLength)
+            {
+                throw new IllegalStateException("publish: message " + index + " has " + (position - start + keyLength) +
+                    " bytes of data, validation measured " + dataLength);
+            }
+            messages.getKey(page, position, keyLength);
+            slab.setKeyLength(h, keyLength);
             final int hint = null == hints ? -1 : hints[index];
-            m.keyHash = hint >= 0 ? hint : Murmur3.keyHash(m.data, position, keyLength);
+            m.keyHash = hint >= 0 ? hint : Murmur3.keyHash(page, position, keyLength);
             index++;
 
             final int partition = Murmur3.partition(m.keyHash, topic.partitionCount);
@@ -1196,7 +1213,7 @@ public final class Engine implements CommandHandler, Snapshottable
         }
         topic.messages[partition].put(m.entry, m);
         liveMessages++;
-        liveBytes += m.payloadBytes();
+        liveBytes += slab.payloadBytes(m.dataHandle);
         for (int i = 0; i < n; i++)
         {
             final Subscription subscription = subs.get(i);
@@ -1224,21 +1241,27 @@ public final class Engine implements CommandHandler, Snapshottable
         final Message m = allocateMessage();
         final int idLength = formatId(original.partition(), original.ledgerId(), original.entry, originalIdScratch);
         final int extra = 4 + ORIGINAL_ID.length + idLength;
-        m.ensureCapacity(original.dataLength + extra);
-        final int keyOffset = original.keyOffset();
-        System.arraycopy(original.data, 0, m.data, 0, keyOffset);
-        int position = keyOffset;
-        m.putU16(position, ORIGINAL_ID.length);
-        System.arraycopy(ORIGINAL_ID, 0, m.data, position + 2, ORIGINAL_ID.length);
+        // the original's attributes, the original-id attribute, the original's key: a new record of the new length
+        final int from = original.dataHandle;
+        final int keyOffset = slab.keyOffset(from);
+        final int keyLength = slab.keyLength(from);
+        final int h = slab.allocate(   // at most EngineConfig.MAX_ATTRIBUTES + 21 hops attributes
+            slab.dataLength(from) + extra, keyLength, slab.attributeCount(from) + 1);
+        m.dataHandle = h;
+        final byte[] source = slab.page(from);
+        final int sourceStart = DataSlab.dataOffset(from);
+        final byte[] page = slab.page(h);
+        int position = DataSlab.dataOffset(h);
+        System.arraycopy(source, sourceStart, page, position, keyOffset);
+        position += keyOffset;
+        DataSlab.putU16(page, position, ORIGINAL_ID.length);
+        System.arraycopy(ORIGINAL_ID, 0, page, position + 2, ORIGINAL_ID.length);
         position += 2 + ORIGINAL_ID.length;
-        m.putU16(position, idLength);
-        System.arraycopy(originalIdScratch, 0, m.data, position + 2, idLength);
+        DataSlab.putU16(page, position, idLength);
+        System.arraycopy(originalIdScratch, 0, page, position + 2, idLength);
         position += 2 + idLength;
-        System.arraycopy(original.data, keyOffset, m.data, position, original.keyLength);
-        m.keyLength = original.keyLength;
-        m.dataLength = position + original.keyLength;
+        System.arraycopy(source, sourceStart + keyOffset, page, position, keyLength);
         m.keyHash = original.keyHash;
-        m.attributeCount = (char)(original.attributeCount + 1);   // at most EngineConfig.MAX_ATTRIBUTES + 21 hops
 
         store(dlq, Murmur3.partition(m.keyHash, dlq.partitionCount), m);
         if (!m.hasDeliveries())
@@ -1598,7 +1621,7 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             m.topic().messages[m.partition()].remove(m.entry);
             liveMessages--;
-            liveBytes -= m.payloadBytes();
+            liveBytes -= slab.payloadBytes(m.dataHandle);
             releaseMessage(m);
         }
     }
@@ -1967,20 +1990,22 @@ public final class Engine implements CommandHandler, Snapshottable
                 .entry(m.entry)
                 .publishTimeMs(m.publishTimeMs)
                 .deliveryCount(d.deliveryCount);
-            final DeliveriesEncoder.MessagesEncoder.AttributesEncoder attributes = messages.attributesCount(m.attributeCount);
-            final byte[] data = m.data;
-            int position = 0;
-            for (int a = 0; a < m.attributeCount; a++)
+            final int h = m.dataHandle;
+            final int attributeCount = slab.attributeCount(h);
+            final DeliveriesEncoder.MessagesEncoder.AttributesEncoder attributes = messages.attributesCount(attributeCount);
+            final byte[] page = slab.page(h);
+            int position = DataSlab.dataOffset(h);
+            for (int a = 0; a < attributeCount; a++)
             {
-                final int nameLength = m.getU16(position);
+                final int nameLength = DataSlab.getU16(page, position);
                 final int valueOffset = position + 2 + nameLength;
-                final int valueLength = m.getU16(valueOffset);
+                final int valueLength = DataSlab.getU16(page, valueOffset);
                 attributes.next()
-                    .putName(data, position + 2, nameLength)
-                    .putValue(data, valueOffset + 2, valueLength);
+                    .putName(page, position + 2, nameLength)
+                    .putValue(page, valueOffset + 2, valueLength);
                 position = valueOffset + 2 + valueLength;
             }
-            messages.putKey(data, m.keyOffset(), m.keyLength);
+            messages.putKey(page, position, slab.keyLength(h));   // the key follows the attributes
         }
         consumer.batchSize = 0;
         emit(consumer.sessionId, deliveriesEncoder.encodedLength());
@@ -2193,8 +2218,12 @@ public final class Engine implements CommandHandler, Snapshottable
         return m;
     }
 
+    /**
+     * Back to the pool, its record freed (the slab throws if it was freed already: a message released twice).
+     */
     private void releaseMessage(final Message m)
     {
+        slab.free(m.dataHandle);
         m.reset();
         if (freeMessageCount == freeMessages.length)
         {
@@ -2259,7 +2288,7 @@ public final class Engine implements CommandHandler, Snapshottable
             {
                 h.add(topic.owned[p] ? 1 : 0).add(topic.ledgers[p].id).add(topic.nextEntry[p]).add(topic.messages[p].size());
                 final long[] sum = {0};   // a sum, so it does not depend on the order of iteration
-                topic.messages[p].forEach((entry, m) -> sum[0] += messageHash(m));
+                topic.messages[p].forEach((entry, m) -> sum[0] += messageHash(slab, m));
                 h.add(sum[0]);
             }
             for (final Subscription s : topic.subscriptions)
@@ -2293,14 +2322,18 @@ public final class Engine implements CommandHandler, Snapshottable
         }
     }
 
-    private static long messageHash(final Message m)
+    private static long messageHash(final DataSlab slab, final Message m)
     {
         final Hasher h = new Hasher();
+        final int data = m.dataHandle;
         h.add(m.partition()).add(m.ledgerId()).add(m.entry).add(m.sequence).add(m.publishTimeMs).add(m.keyHash)
-            .add(m.keyOffset()).add(m.keyLength).add(m.attributeCount).add(m.payloadBytes()).add(m.deliveries());
-        for (int i = 0; i < m.dataLength; i++)
+            .add(slab.keyOffset(data)).add(slab.keyLength(data)).add(slab.attributeCount(data))
+            .add(slab.payloadBytes(data)).add(m.deliveries());
+        final byte[] page = slab.page(data);
+        final int start = DataSlab.dataOffset(data);
+        for (int i = 0, n = slab.dataLength(data); i < n; i++)
         {
-            h.add(m.data[i]);
+            h.add(page[start + i]);
         }
         // the deliveries as a set: their order in the chain depends on which one the message object itself holds
         // (Delivery), which a snapshot's loader may choose differently, and nothing the engine decides depends on it
@@ -2410,6 +2443,24 @@ public final class Engine implements CommandHandler, Snapshottable
         return config;
     }
 
+    DataSlab dataSlab()
+    {
+        return slab;
+    }
+
+    /**
+     * Tests only: a data slab with fewer page numbers, so that a test reaches the bound a publish must refuse before
+     * it stores anything. Before any message is stored.
+     */
+    void useDataSlab(final DataSlab slab)
+    {
+        if (this.slab.records() != 0)
+        {
+            throw new IllegalStateException("the engine holds messages already");
+        }
+        this.slab = slab;
+    }
+
     List<Subscription> snapshotSubscriptions()
     {
         return subscriptions;
@@ -2438,7 +2489,8 @@ public final class Engine implements CommandHandler, Snapshottable
         final HashMap<String, Topic> topicsByName,
         final List<Subscription> subscriptions,
         final List<Consumer> consumers,
-        final Long2ObjectHashMap<Consumer> consumersById)
+        final Long2ObjectHashMap<Consumer> consumersById,
+        final DataSlab slab)
     {
         this.nowMs = nowMs;
         this.nextTopicId = nextTopicId;
@@ -2455,6 +2507,7 @@ public final class Engine implements CommandHandler, Snapshottable
         this.subscriptions.addAll(subscriptions);
         this.consumers.addAll(consumers);
         this.consumersById.putAll(consumersById);
+        this.slab = slab;   // the loaded messages' records; this engine's own was empty (a fresh engine)
     }
 
     /**

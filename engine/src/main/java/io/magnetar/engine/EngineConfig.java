@@ -35,8 +35,8 @@ public final class EngineConfig
         require(maxTopicNameBytes >= 1 && maxTopicNameBytes <= 128, "maxTopicNameBytes must be 1..128");
         require(maxPartitions >= 1 && maxPartitions <= 4096, "maxPartitions must be 1..4096");
         require(maxKeyBytes >= 1 && maxKeyBytes <= 65535, "maxKeyBytes must be 1..65535");
-        // The attribute count goes out as a u16 group count, which SBE's encoder caps at 65534, and a message keeps it in
-        // a char. Every dead-letter hop adds one attribute (the original id), and hops are bounded by the topic name
+        // The attribute count goes out as a u16 group count, which SBE's encoder caps at 65534, and a message's record
+        // in the DataSlab keeps it in a u16 whose 65535 marks a free slot. Every dead-letter hop adds one attribute (the original id), and hops are bounded by the topic name
         // limit: "<topic>.<sub>.dlq" grows the name by at least 6 bytes, so at most 128 / 6 = 21 hops. 65000 leaves room.
         require(maxAttributes >= 0 && maxAttributes <= MAX_ATTRIBUTES, "maxAttributes must be 0.." + MAX_ATTRIBUTES);
         require(maxAttributeNameBytes >= 1 && maxAttributeValueBytes >= 0, "attribute limits must be positive");

@@ -84,6 +84,8 @@ final class EngineSnapshotLoader implements SnapshotSink
     private final Long2ObjectHashMap<Ledger> olderLedgers = new Long2ObjectHashMap<>();
     private int[] recordedOutstanding = new int[16];
     private final Staged<Message> messages = new Staged<>();
+    /** the messages' records: the engine takes this slab once the snapshot is checked, its own stays untouched. */
+    private final DataSlab slab = new DataSlab();
     private final Staged<Delivery> deliveries = new Staged<>();
     /** deliveries put in a state list (pending, delayed, outstanding, multicast pending): each one must be. */
     private long listedDeliveries;
@@ -346,7 +348,7 @@ final class EngineSnapshotLoader implements SnapshotSink
             throw new SnapshotLoadException("message in partition " + partition + " of topic '" + topic.name + "' (" +
                 topic.partitionCount + " partitions)");
         }
-        final Message m = new Message(null); // the data array, of the exact length, comes with the data below
+        final Message m = new Message(); // its record, of the exact length, comes with the data below
         m.ledger = ledger(topic, partition, d.ledger());
         m.entry = d.entry();
         m.sequence = d.sequence();
@@ -356,13 +358,11 @@ final class EngineSnapshotLoader implements SnapshotSink
         final int keyLength = d.keyLength();
         final int attributeCount = d.attributeCount();
         final int payloadBytes = d.payloadBytes();
-        if (keyLength < 1 || keyLength > Character.MAX_VALUE || attributeCount < 0 || attributeCount > Character.MAX_VALUE)
+        if (keyLength < 1 || keyLength > 0xFFFF || attributeCount < 0 || attributeCount > DataSlab.MAX_ATTRIBUTE_COUNT)
         {
             throw new SnapshotLoadException("message " + id(m) + ": a key of " + keyLength + " bytes, " + attributeCount +
                 " attributes");
         }
-        m.keyLength = (char)keyLength;
-        m.attributeCount = (char)attributeCount;
 
         final MessageRecordDecoder.DeliveriesDecoder group = d.deliveries();
         final int count = group.count();
@@ -443,9 +443,9 @@ final class EngineSnapshotLoader implements SnapshotSink
             throw new SnapshotLoadException("message " + id(m) + ": " + payloadBytes + " payload bytes in " + length +
                 " bytes of data with " + attributeCount + " attributes");
         }
-        m.data = new byte[length];
-        d.getData(m.data, 0, length);
-        m.dataLength = length;
+        final int h = slab.allocate(length, keyLength, attributeCount);
+        m.dataHandle = h;
+        d.getData(slab.page(h), DataSlab.dataOffset(h), length);
 
         messages.add(m); // indexed in finish()
         liveMessages++;
@@ -726,7 +726,7 @@ final class EngineSnapshotLoader implements SnapshotSink
 
         engine.restoreFromSnapshot(
             nowMs, nextTopicId, nextConsumerId, nextLedgerId, nextSequence, startCount, nextDeadlineMs,
-            liveMessages, liveBytes, topics, topicsById, topicsByName, subscriptions, consumers, consumersById);
+            liveMessages, liveBytes, topics, topicsById, topicsByName, subscriptions, consumers, consumersById, slab);
     }
 
     private static KeyState keyState(final Subscription s, final int keyHash)

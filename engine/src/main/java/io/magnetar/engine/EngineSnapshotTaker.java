@@ -46,6 +46,8 @@ final class EngineSnapshotTaker
     private final LongObjConsumer<Message> messageWriter = (entry, m) -> writeMessage(m);
 
     private SnapshotSink sink;
+    /** the engine's message data, for the time of a {@link #take}. */
+    private DataSlab slab;
     private long records;
     private Object2IntHashMap<Subscription> subscriptionOrdinals;
     private Object2IntHashMap<Delivery> deliveryOrdinals;
@@ -56,6 +58,7 @@ final class EngineSnapshotTaker
     void take(final Engine engine, final long journalIndex, final long timestampMs, final SnapshotSink sink)
     {
         this.sink = sink;
+        this.slab = engine.dataSlab();
         records = 0;
         checksum.reset();
         nextDeliveryOrdinal = 0;
@@ -66,6 +69,7 @@ final class EngineSnapshotTaker
         finally
         {
             this.sink = null;
+            this.slab = null;
             subscriptionOrdinals = null;
             deliveryOrdinals = null;
             owned = null;
@@ -239,6 +243,7 @@ final class EngineSnapshotTaker
     private void writeMessage(final Message m)
     {
         final int deliveries = m.deliveries();
+        final int data = m.dataHandle;
         if (deliveries > MAX_GROUP)
         {
             throw new IllegalStateException("message " + m.partition() + ":" + m.ledgerId() + ":" + m.entry + " has " +
@@ -252,10 +257,10 @@ final class EngineSnapshotTaker
             .sequence(m.sequence)
             .publishTimeMs(m.publishTimeMs)
             .keyHash(m.keyHash)
-            .keyOffset(m.keyOffset())
-            .keyLength(m.keyLength)
-            .attributeCount(m.attributeCount)
-            .payloadBytes(m.payloadBytes())
+            .keyOffset(slab.keyOffset(data))
+            .keyLength(slab.keyLength(data))
+            .attributeCount(slab.attributeCount(data))
+            .payloadBytes(slab.payloadBytes(data))
             .deliveriesCount(deliveries);
         for (Delivery d = m.firstDelivery(); d != null; d = d.nextOfMessage)
         {
@@ -267,7 +272,7 @@ final class EngineSnapshotTaker
                 .consumerId(d.consumer() == null ? 0 : d.consumer().id);
             deliveryOrdinals.put(d, nextDeliveryOrdinal++);
         }
-        messageEncoder.putData(m.data, 0, m.dataLength);
+        messageEncoder.putData(slab.page(data), DataSlab.dataOffset(data), slab.dataLength(data));
         emit(messageEncoder.encodedLength());
     }
 

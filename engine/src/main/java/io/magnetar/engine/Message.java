@@ -1,13 +1,14 @@
 package io.magnetar.engine;
 
 /**
- * One stored message: id, key, attributes, and its deliveries: the message object is itself one of them (see
- * {@link Delivery}; {@link #UNUSED} when it holds none), the others are chained through {@link #nextOfMessage}.
- * Pooled.
+ * One stored message: id, the handle of its key and attributes, and its deliveries: the message object is itself
+ * one of them (see {@link Delivery}; {@link #UNUSED} when it holds none), the others are chained through
+ * {@link #nextOfMessage}. Pooled.
  * <p>
- * {@code data} holds each attribute as {@code [u16 nameLength][name][u16 valueLength][value]} (little endian),
- * then the key bytes at {@link #keyOffset()}: the order in which they arrive on the wire. Pooled messages are kept
- * in an array stack in the engine, not linked through a field: a live message carries no pool link.
+ * The data is a record in the engine's {@link DataSlab} (see there for its layout), not an array of the message's
+ * own: one {@code int} here instead of the array's reference, its 16-byte header and padding and three length fields.
+ * Pooled messages are kept in an array stack in the engine, not linked through a field: a live message carries no
+ * pool link.
  */
 final class Message extends Delivery
 {
@@ -17,91 +18,16 @@ final class Message extends Delivery
     long sequence;
     long publishTimeMs;
     int keyHash;
-    /** at most 65535: {@link EngineConfig} bounds maxKeyBytes so, and the loader checks a snapshot's. */
-    char keyLength;
     /**
-     * at most 65534 (a u16 group count on the wire, SBE's encoder refuses 65535): {@link EngineConfig} bounds
-     * maxAttributes to {@link EngineConfig#MAX_ATTRIBUTES}, which leaves room for the original-id attribute each
-     * dead-letter hop adds; the loader checks a snapshot's.
+     * The message's record in the engine's {@link DataSlab}: its data (attributes, then the key) and their lengths
+     * (data length, key length, attribute count), read through the slab. {@link DataSlab#NONE} while pooled: the
+     * engine frees the record when it releases the message.
      */
-    char attributeCount;
-    int dataLength;
-    byte[] data;
-    private static final byte[] NO_DATA = new byte[0];
+    int dataHandle = DataSlab.NONE;
 
-    /**
-     * A message for the pool: no data yet, an array comes with {@link #reserve} or {@link #ensureCapacity}.
-     */
     Message()
     {
-        this(NO_DATA);
-    }
-
-    /**
-     * A message whose data array the caller provides (the snapshot loader, which knows the exact length only once it
-     * has read the record's deliveries, passes null and sets it then): no default array allocated only to be dropped,
-     * which for a recovery of N messages was N garbage arrays of 80 bytes.
-     *
-     * @param data holds the message's data, or null until the caller sets it.
-     */
-    Message(final byte[] data)
-    {
-        this.data = data;
         this.state = UNUSED;
-    }
-
-    /**
-     * Grows {@code data} to at least {@code capacity}, by half (not double) of what it had: for a dead-lettered copy;
-     * a publish sizes the array exactly first ({@link #reserve}), so its calls here change nothing. Pooled messages
-     * keep their array, so the steady state still allocates nothing.
-     */
-    void ensureCapacity(final int capacity)
-    {
-        if (data.length < capacity)
-        {
-            data = java.util.Arrays.copyOf(data, Math.max(capacity, data.length + (data.length >> 1)));
-        }
-    }
-
-    /**
-     * Room for exactly {@code length} bytes of data, which the caller then writes whole: a publish knows each
-     * message's length from validating it, and an array of that length has no slack beyond the 8-byte alignment. A
-     * pooled message keeps its array when it is long enough, so a steady state of like messages allocates nothing.
-     */
-    void reserve(final int length)
-    {
-        if (data.length < length)
-        {
-            data = new byte[length];
-        }
-    }
-
-    int getU16(final int index)
-    {
-        return (data[index] & 0xff) | (data[index + 1] & 0xff) << 8;
-    }
-
-    void putU16(final int index, final int value)
-    {
-        data[index] = (byte)value;
-        data[index + 1] = (byte)(value >>> 8);
-    }
-
-    /**
-     * Where the key starts: it ends the data. Derived, not stored (4 bytes per live message).
-     */
-    int keyOffset()
-    {
-        return dataLength - keyLength;
-    }
-
-    /**
-     * Payload bytes counted against the backlog: key + attribute names and values, that is the data without the two
-     * u16 length prefixes of each attribute. Derived, not stored (4 bytes per live message).
-     */
-    int payloadBytes()
-    {
-        return dataLength - 4 * attributeCount;
     }
 
     /**
@@ -154,6 +80,6 @@ final class Message extends Delivery
         clearDelivery(UNUSED);
         nextOfMessage = null;
         ledger = null;
-        dataLength = 0;
+        dataHandle = DataSlab.NONE;
     }
 }
