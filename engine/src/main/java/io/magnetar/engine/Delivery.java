@@ -31,13 +31,13 @@ abstract class Delivery
      * {@link Consumer#subscription} is the delivery's subscription, so one field holds both.
      */
     Object owner;
-    byte state;
     /**
-     * In one of the state lists. Kept for the snapshot loader, which checks that each delivery enters exactly one; the
-     * live engine never reads it (which list a delivery is in follows from its state, see the class comment).
+     * The state (2 bits), "in a state list" (1 bit) and the delivery count (the other 29) in one int: three fields of
+     * 4 + 1 + 1 bytes took 8 with padding, and with them a {@link Message} was 80 bytes instead of 72 (JOL). Read and
+     * written only through the methods below. The count saturates at {@value #MAX_DELIVERY_COUNT}: half a billion
+     * deliveries of one message.
      */
-    boolean inList;
-    int deliveryCount;
+    private int bits;
     /** OUTSTANDING: ack deadline; DELAYED: time it becomes pending again. */
     long dueMs;
 
@@ -100,15 +100,58 @@ abstract class Delivery
         return o instanceof Consumer ? ((Consumer)o).multicastPending : ((Subscription)o).pending;
     }
 
+    static final int MAX_DELIVERY_COUNT = (1 << 29) - 1;
+    private static final int STATE_MASK = 3;
+    private static final int IN_LIST = 4;
+    private static final int COUNT_SHIFT = 3;
+
+    /**
+     * {@link #PENDING}, {@link #DELAYED}, {@link #OUTSTANDING}, or {@link #UNUSED} for a message's own delivery.
+     */
+    final byte state()
+    {
+        return (byte)(bits & STATE_MASK);
+    }
+
+    final void setState(final byte state)
+    {
+        bits = (bits & ~STATE_MASK) | state;
+    }
+
+    /**
+     * In one of the state lists. Kept for the snapshot loader, which checks that each delivery enters exactly one; the
+     * live engine never reads it (which list a delivery is in follows from its state, see the class comment).
+     */
+    final boolean inList()
+    {
+        return (bits & IN_LIST) != 0;
+    }
+
+    final void setInList(final boolean inList)
+    {
+        bits = inList ? bits | IN_LIST : bits & ~IN_LIST;
+    }
+
+    /**
+     * How many times the message was sent to this subscription (for multicast: to this consumer).
+     */
+    final int deliveryCount()
+    {
+        return bits >>> COUNT_SHIFT;
+    }
+
+    final void setDeliveryCount(final int count)
+    {
+        bits = (bits & (STATE_MASK | IN_LIST)) | Math.min(count, MAX_DELIVERY_COUNT) << COUNT_SHIFT;
+    }
+
     /**
      * Forget the delivery's state (not its place in the message's chain, {@link #nextOfMessage}).
      */
     void clearDelivery(final byte newState)
     {
         owner = null;
-        state = newState;
-        inList = false;
-        deliveryCount = 0;
+        bits = newState;
         dueMs = 0;
         prev = null;
         next = null;

@@ -12,7 +12,7 @@ final class DeliveryList
 
     void append(final Delivery d)
     {
-        d.inList = true;
+        d.setInList(true);
         d.next = null;
         d.prev = tail;
         if (tail == null)
@@ -47,7 +47,7 @@ final class DeliveryList
             cursor = cursor.next;
         }
 
-        d.inList = true;
+        d.setInList(true);
         d.prev = after;
         d.next = cursor;
         if (after == null)
@@ -89,7 +89,7 @@ final class DeliveryList
         }
         d.prev = null;
         d.next = null;
-        d.inList = false;
+        d.setInList(false);
         size--;
     }
 }

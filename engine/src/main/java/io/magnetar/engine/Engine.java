@@ -440,7 +440,7 @@ public final class Engine implements CommandHandler, Snapshottable
         for (int p = 0; p < partitions; p++)
         {
             topic.owned[p] = true;
-            topic.ledgers[p] = new Ledger(topic, p, nextLedgerId++);
+            topic.ledgers[p] = new Ledger(topic, p, nextLedgerId++, Ledger.era(nowMs));
         }
         topicsById.put(topic.id, topic);
         topicsByName.put(name, topic);
@@ -1199,10 +1199,17 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private void store(final Topic topic, final int partition, final Message m)
     {
-        m.ledger = topic.ledgers[partition];
+        Ledger ledger = topic.ledgers[partition];
+        if (ledger.eraMs != Ledger.era(nowMs))
+        {
+            // the clock entered another 2^32 ms era: same ledger, another object for the publish times' high half
+            ledger = new Ledger(topic, partition, ledger.id, Ledger.era(nowMs));
+            topic.ledgers[partition] = ledger;
+        }
+        m.ledger = ledger;
         m.entry = topic.nextEntry[partition]++;
         m.sequence = nextSequence++;
-        m.publishTimeMs = nowMs;
+        m.publishTimeLow = (int)nowMs;
         topic.published++;
 
         final ArrayList<Subscription> subs = topic.subscriptions;
@@ -1218,7 +1225,7 @@ public final class Engine implements CommandHandler, Snapshottable
         {
             final Subscription subscription = subs.get(i);
             final Delivery d = allocateDelivery(subscription, m);
-            d.state = Delivery.PENDING;
+            d.setState(Delivery.PENDING);
             subscription.pending.append(d);   // after the key_shared scan cursor: the cursor stays
             if (subscription.type == SubscriptionType.KEY_SHARED)
             {
@@ -1364,7 +1371,7 @@ public final class Engine implements CommandHandler, Snapshottable
                 complete(delivery);
                 done++;
             }
-            else if (delivery.state == Delivery.OUTSTANDING)
+            else if (delivery.state() == Delivery.OUTSTANDING)
             {
                 redeliver(delivery, true);
                 done++;
@@ -1423,15 +1430,15 @@ public final class Engine implements CommandHandler, Snapshottable
     {
         final Subscription subscription = d.subscription();
         d.pendingList().remove(d);
-        d.state = Delivery.OUTSTANDING;
+        d.setState(Delivery.OUTSTANDING);
         if (d.consumer() == null)
         {
             consumer.own(d);   // shared, key_shared; a multicast copy is bound to its consumer from the fan-out
         }
-        d.deliveryCount++;
+        d.setDeliveryCount(d.deliveryCount() + 1);
         subscription.delivered++;
         subscription.topic.delivered++;
-        if (d.deliveryCount > 1)
+        if (d.deliveryCount() > 1)
         {
             subscription.redeliveries++;
             subscription.topic.redelivered++;
@@ -1493,7 +1500,7 @@ public final class Engine implements CommandHandler, Snapshottable
     private void redeliver(final Delivery d, final boolean nackDelay)
     {
         final Subscription subscription = d.subscription();
-        if (subscription.maxDeliveries > 0 && d.deliveryCount >= subscription.maxDeliveries)
+        if (subscription.maxDeliveries > 0 && d.deliveryCount() >= subscription.maxDeliveries)
         {
             deadLetter(d);
             return;
@@ -1501,7 +1508,7 @@ public final class Engine implements CommandHandler, Snapshottable
         leaveOutstanding(d);
         if (nackDelay && subscription.nackDelayMs > 0)
         {
-            d.state = Delivery.DELAYED;
+            d.setState(Delivery.DELAYED);
             d.dueMs = nowMs + subscription.nackDelayMs;
             subscription.delayed.append(d);
             if (subscription.type == SubscriptionType.KEY_SHARED)
@@ -1517,7 +1524,7 @@ public final class Engine implements CommandHandler, Snapshottable
 
     private void makePending(final Delivery d)
     {
-        d.state = Delivery.PENDING;
+        d.setState(Delivery.PENDING);
         d.dueMs = 0;
         final Subscription subscription = d.subscription();
         if (subscription.type == SubscriptionType.MULTICAST)
@@ -1557,7 +1564,7 @@ public final class Engine implements CommandHandler, Snapshottable
     private void complete(final Delivery d)
     {
         final Subscription subscription = d.subscription();
-        switch (d.state)
+        switch (d.state())
         {
             case Delivery.OUTSTANDING:
                 leaveOutstanding(d);
@@ -1936,7 +1943,7 @@ public final class Engine implements CommandHandler, Snapshottable
             {
                 final Consumer consumer = consumers.get(i);
                 final Delivery copy = i == 0 ? d : allocateDelivery(subscription, m);
-                copy.state = Delivery.PENDING;
+                copy.setState(Delivery.PENDING);
                 consumer.own(copy);
                 consumer.multicastPending.insertBySequence(copy);
             }
@@ -1988,8 +1995,8 @@ public final class Engine implements CommandHandler, Snapshottable
                 .partition(m.partition())
                 .ledger(m.ledgerId())
                 .entry(m.entry)
-                .publishTimeMs(m.publishTimeMs)
-                .deliveryCount(d.deliveryCount);
+                .publishTimeMs(m.publishTimeMs())
+                .deliveryCount(d.deliveryCount());
             final int h = m.dataHandle;
             final int attributeCount = slab.attributeCount(h);
             final DeliveriesEncoder.MessagesEncoder.AttributesEncoder attributes = messages.attributesCount(attributeCount);
@@ -2238,10 +2245,10 @@ public final class Engine implements CommandHandler, Snapshottable
      */
     private Delivery allocateDelivery(final Subscription subscription, final Message m)
     {
-        if (m.state == Delivery.UNUSED)
+        if (m.state() == Delivery.UNUSED)
         {
             m.owner = subscription;
-            m.state = Delivery.PENDING;
+            m.setState(Delivery.PENDING);
             return m;
         }
         ExtraDelivery d = freeDeliveries;
@@ -2317,7 +2324,7 @@ public final class Engine implements CommandHandler, Snapshottable
         h.add(list.size);
         for (Delivery d = list.head; d != null; d = d.next)
         {
-            h.add(d.message().sequence).add(d.state).add(d.deliveryCount).add(d.dueMs)
+            h.add(d.message().sequence).add(d.state()).add(d.deliveryCount()).add(d.dueMs)
                 .add(d.consumer() == null ? 0 : d.consumer().id);
         }
     }
@@ -2326,7 +2333,7 @@ public final class Engine implements CommandHandler, Snapshottable
     {
         final Hasher h = new Hasher();
         final int data = m.dataHandle;
-        h.add(m.partition()).add(m.ledgerId()).add(m.entry).add(m.sequence).add(m.publishTimeMs).add(m.keyHash)
+        h.add(m.partition()).add(m.ledgerId()).add(m.entry).add(m.sequence).add(m.publishTimeMs()).add(m.keyHash)
             .add(slab.keyOffset(data)).add(slab.keyLength(data)).add(slab.attributeCount(data))
             .add(slab.payloadBytes(data)).add(m.deliveries());
         final byte[] page = slab.page(data);
@@ -2340,7 +2347,7 @@ public final class Engine implements CommandHandler, Snapshottable
         long deliveries = 0;
         for (Delivery d = m.firstDelivery(); d != null; d = d.nextOfMessage)
         {
-            deliveries += new Hasher().add(d.subscription().name).add(d.state).add(d.deliveryCount).add(d.dueMs)
+            deliveries += new Hasher().add(d.subscription().name).add(d.state()).add(d.deliveryCount()).add(d.dueMs)
                 .add(d.consumer() == null ? 0 : d.consumer().id).value;
         }
         return h.add(deliveries).value;

@@ -80,8 +80,8 @@ final class EngineSnapshotLoader implements SnapshotSink
     private final ArrayList<Subscription> subscriptions = new ArrayList<>();
     private final ArrayList<Consumer> consumers = new ArrayList<>();
     private final Long2ObjectHashMap<Consumer> consumersById = new Long2ObjectHashMap<>();
-    /** ledgers, other than the partitions' current ones, that the snapshot's messages name (none today). */
-    private final Long2ObjectHashMap<Ledger> olderLedgers = new Long2ObjectHashMap<>();
+    /** by id and era: ledgers other than the partitions' current ones that the snapshot's messages name. */
+    private final Long2ObjectHashMap<Long2ObjectHashMap<Ledger>> olderLedgers = new Long2ObjectHashMap<>();
     private int[] recordedOutstanding = new int[16];
     private final Staged<Message> messages = new Staged<>();
     /** the messages' records: the engine takes this slab once the snapshot is checked, its own stays untouched. */
@@ -279,7 +279,7 @@ final class EngineSnapshotLoader implements SnapshotSink
         System.arraycopy(owned, 0, topic.owned, 0, count);
         for (int p = 0; p < count; p++)
         {
-            topic.ledgers[p] = new Ledger(topic, p, ledger[p]);
+            topic.ledgers[p] = new Ledger(topic, p, ledger[p], Ledger.era(nowMs));
         }
         System.arraycopy(nextEntry, 0, topic.nextEntry, 0, count);
         expectedPartitionMessages.put(id, messages);
@@ -349,10 +349,11 @@ final class EngineSnapshotLoader implements SnapshotSink
                 topic.partitionCount + " partitions)");
         }
         final Message m = new Message(); // its record, of the exact length, comes with the data below
-        m.ledger = ledger(topic, partition, d.ledger());
+        final long publishTimeMs = d.publishTimeMs();
+        m.ledger = ledger(topic, partition, d.ledger(), publishTimeMs);
+        m.publishTimeLow = (int)publishTimeMs;
         m.entry = d.entry();
         m.sequence = d.sequence();
-        m.publishTimeMs = d.publishTimeMs();
         m.keyHash = d.keyHash();
         final int keyOffset = d.keyOffset();
         final int keyLength = d.keyLength();
@@ -423,8 +424,8 @@ final class EngineSnapshotLoader implements SnapshotSink
             {
                 boundDeliveries++;
             }
-            delivery.state = (byte)state;
-            delivery.deliveryCount = timesSent;
+            delivery.setState((byte)state);
+            delivery.setDeliveryCount(timesSent);
             delivery.dueMs = dueMs;
             last = delivery;
             deliveries.add(delivery);
@@ -458,21 +459,29 @@ final class EngineSnapshotLoader implements SnapshotSink
     }
 
     /**
-     * The ledger a snapshot's message names: the partition's current one, which is every message's today; a message
-     * of an earlier ledger of the partition shares one {@link Ledger} with the others of that ledger.
+     * The ledger object of a snapshot's message: the partition's current one for a message of its ledger published in
+     * the snapshot's era ({@link Ledger}), which is nearly every message; the messages of another ledger or era share
+     * one object per ledger and era, as in the engine that wrote the snapshot.
      */
-    private Ledger ledger(final Topic topic, final int partition, final long id)
+    private Ledger ledger(final Topic topic, final int partition, final long id, final long publishTimeMs)
     {
         final Ledger current = topic.ledgers[partition];
-        if (current.id == id)
+        final long era = Ledger.era(publishTimeMs);
+        if (current.id == id && current.eraMs == era)
         {
             return current;
         }
-        Ledger older = olderLedgers.get(id);
+        Long2ObjectHashMap<Ledger> eras = olderLedgers.get(id);
+        if (null == eras)
+        {
+            eras = new Long2ObjectHashMap<>();
+            olderLedgers.put(id, eras);
+        }
+        Ledger older = eras.get(era);
         if (null == older)
         {
-            older = new Ledger(topic, partition, id);
-            olderLedgers.put(id, older);
+            older = new Ledger(topic, partition, id, era);
+            eras.put(era, older);
         }
         else if (older.topic != topic || older.partition != partition)
         {
@@ -506,10 +515,10 @@ final class EngineSnapshotLoader implements SnapshotSink
                 for (int i = 0; i < count; i++)
                 {
                     final Delivery x = delivery(group.next().ordinal(), kind, owner);
-                    if (x.subscription() != s || x.state != state || x.inList)
+                    if (x.subscription() != s || x.state() != state || x.inList())
                     {
                         throw new SnapshotLoadException(kind + " list of '" + s.name + "' holds a delivery of '" +
-                            x.subscription().name + "' in state " + x.state + (x.inList ? " already in a list" : ""));
+                            x.subscription().name + "' in state " + x.state() + (x.inList() ? " already in a list" : ""));
                     }
                     if (kind == DeliveryListKind.SUBSCRIPTION_PENDING && s.type == SubscriptionType.MULTICAST &&
                         x.consumer() != null)
@@ -560,11 +569,11 @@ final class EngineSnapshotLoader implements SnapshotSink
                     }
                     else
                     {
-                        if (x.state != Delivery.PENDING || x.inList ||
+                        if (x.state() != Delivery.PENDING || x.inList() ||
                             c.subscription.type != SubscriptionType.MULTICAST)
                         {
                             throw new SnapshotLoadException("multicast pending list of consumer " + owner +
-                                " holds a delivery in state " + x.state);
+                                " holds a delivery in state " + x.state());
                         }
                         c.multicastPending.append(x);
                         listedDeliveries++;
@@ -677,7 +686,7 @@ final class EngineSnapshotLoader implements SnapshotSink
             for (int i = 0, n = deliveries.size(); i < n; i++)
             {
                 final Delivery d = deliveries.get(i);
-                if (!d.inList)
+                if (!d.inList())
                 {
                     final Message m = d.message();
                     throw new SnapshotLoadException("the delivery of " + id(m) +

@@ -255,7 +255,7 @@ final class EngineSnapshotTaker
             .ledger(m.ledgerId())
             .entry(m.entry)
             .sequence(m.sequence)
-            .publishTimeMs(m.publishTimeMs)
+            .publishTimeMs(m.publishTimeMs())
             .keyHash(m.keyHash)
             .keyOffset(slab.keyOffset(data))
             .keyLength(slab.keyLength(data))
@@ -266,8 +266,8 @@ final class EngineSnapshotTaker
         {
             group.next()
                 .subscriptionOrdinal(subscriptionOrdinals.getValue(d.subscription()))
-                .state(DeliveryState.get(d.state))
-                .deliveryCount(d.deliveryCount)
+                .state(DeliveryState.get(d.state()))
+                .deliveryCount(d.deliveryCount())
                 .dueMs(d.dueMs)
                 .consumerId(d.consumer() == null ? 0 : d.consumer().id);
             deliveryOrdinals.put(d, nextDeliveryOrdinal++);

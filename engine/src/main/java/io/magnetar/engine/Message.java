@@ -16,7 +16,8 @@ final class Message extends Delivery
     Ledger ledger;
     long entry;
     long sequence;
-    long publishTimeMs;
+    /** the publish time's low 32 bits; the high ones are its ledger's era ({@link #publishTimeMs()}). */
+    int publishTimeLow;
     int keyHash;
     /**
      * The message's record in the engine's {@link DataSlab}: its data (attributes, then the key) and their lengths
@@ -27,7 +28,7 @@ final class Message extends Delivery
 
     Message()
     {
-        this.state = UNUSED;
+        setState(UNUSED);
     }
 
     /**
@@ -36,7 +37,7 @@ final class Message extends Delivery
      */
     Delivery firstDelivery()
     {
-        return state != UNUSED ? this : nextOfMessage;
+        return state() != UNUSED ? this : nextOfMessage;
     }
 
     /**
@@ -44,7 +45,7 @@ final class Message extends Delivery
      */
     boolean hasDeliveries()
     {
-        return state != UNUSED || nextOfMessage != null;
+        return state() != UNUSED || nextOfMessage != null;
     }
 
     /**
@@ -73,6 +74,11 @@ final class Message extends Delivery
     long ledgerId()
     {
         return ledger.id;
+    }
+
+    long publishTimeMs()
+    {
+        return ledger.timeMs(publishTimeLow);
     }
 
     void reset()

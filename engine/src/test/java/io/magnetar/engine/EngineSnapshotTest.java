@@ -220,6 +220,59 @@ class EngineSnapshotTest
         assertEquals(3_000, inPages);
     }
 
+    /**
+     * A message keeps the low 32 bits of its publish time, its ledger object the high ones (one object per 2^32 ms era,
+     * {@link Ledger}): messages published on both sides of an era boundary, in one partition, keep their exact times
+     * in deliveries, in the state hash and through a snapshot and its restore; and a restored engine publishing into
+     * the next era does too.
+     */
+    @Test
+    void publishTimesOnBothSidesOfAnEraBoundaryStayExact()
+    {
+        final long boundary = 1L << 32;
+        final EngineDriver.Session admin = driver.session(1);
+        driver.at(boundary - 5);
+        final int topic = admin.newTopic("t", 1);
+        admin.newSubscription("t", "s", SubscriptionType.SHARED);
+        admin.publishIds(topic, Msg.of("a"));
+        driver.at(boundary + 7);
+        admin.publishIds(topic, Msg.of("b"));
+        driver.at(3 * boundary + 11);   // two eras further
+        admin.publishIds(topic, Msg.of("c"));
+
+        final Engine restored = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
+        final List<byte[]> records = snapshot(engine[0]);
+        restored.loadSnapshot((sink) -> replay(records, sink));
+        assertEquals(engine[0].stateHash(), restored.stateHash(), "the state hash covers publish times");
+        assertEquals(List.of(boundary - 5, boundary + 7, 3 * boundary + 11), publishTimes(snapshot(restored)));
+
+        final Events attached = driver.session(2).subscribe("t", "s", SubscriptionType.SHARED, 10, "c");
+        final List<Long> delivered = new ArrayList<>();
+        for (final Event.Delivery d : attached.deliveries())
+        {
+            delivered.add(d.publishTimeMs());
+        }
+        assertEquals(List.of(boundary - 5, boundary + 7, 3 * boundary + 11), delivered);
+    }
+
+    private static List<Long> publishTimes(final List<byte[]> records)
+    {
+        final List<Long> times = new ArrayList<>();
+        final MessageRecordDecoder decoder = new MessageRecordDecoder();
+        final io.magnetar.codecs.snapshot.MessageHeaderDecoder header = new io.magnetar.codecs.snapshot.MessageHeaderDecoder();
+        for (final byte[] record : records)
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(record);
+            header.wrap(buffer, 0);
+            if (header.templateId() == MessageRecordDecoder.TEMPLATE_ID)
+            {
+                decoder.wrapAndApplyHeader(buffer, 0, header);
+                times.add(decoder.publishTimeMs());
+            }
+        }
+        return times;
+    }
+
     private void busy()
     {
         driver.at(1_000_000);

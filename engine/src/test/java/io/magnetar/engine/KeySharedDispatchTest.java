@@ -371,7 +371,7 @@ class KeySharedDispatchTest
             int before = 0;
             if (s.scanAfter != null)
             {
-                assertTrue(s.scanAfter.inList && s.scanAfter.state == Delivery.PENDING && s.scanAfter.subscription() == s, "cursor on a pending delivery");
+                assertTrue(s.scanAfter.inList() && s.scanAfter.state() == Delivery.PENDING && s.scanAfter.subscription() == s, "cursor on a pending delivery");
                 for (Delivery d = s.pending.head; ; d = d.next)
                 {
                     assertNotNull(d, "the cursor is in the pending list");
