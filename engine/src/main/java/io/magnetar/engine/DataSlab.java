@@ -1,5 +1,8 @@
 package io.magnetar.engine;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -47,6 +50,11 @@ import java.util.Arrays;
  */
 final class DataSlab
 {
+    // little-endian views of the pages: one load or store each (C2 on JDK 17 does not merge byte-wise accesses), the
+    // order the record's attribute lengths have on the wire and in snapshots, which copy the data as it is
+    private static final VarHandle U16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
     /** the handle of no record. */
     static final int NONE = -1;
     /** bytes before a record's data: {@code [u32 dataLength][u16 keyLength][u16 attributeCount]}. */
@@ -437,26 +445,21 @@ final class DataSlab
 
     static int getU16(final byte[] page, final int index)
     {
-        return (page[index] & 0xff) | (page[index + 1] & 0xff) << 8;
+        return (short)U16.get(page, index) & 0xFFFF;
     }
 
     static void putU16(final byte[] page, final int index, final int value)
     {
-        page[index] = (byte)value;
-        page[index + 1] = (byte)(value >>> 8);
+        U16.set(page, index, (short)value);
     }
 
     private static int getInt(final byte[] page, final int index)
     {
-        return (page[index] & 0xff) | (page[index + 1] & 0xff) << 8 | (page[index + 2] & 0xff) << 16 |
-            page[index + 3] << 24;
+        return (int)I32.get(page, index);
     }
 
     private static void putInt(final byte[] page, final int index, final int value)
     {
-        page[index] = (byte)value;
-        page[index + 1] = (byte)(value >>> 8);
-        page[index + 2] = (byte)(value >>> 16);
-        page[index + 3] = (byte)(value >>> 24);
+        I32.set(page, index, value);
     }
 }
