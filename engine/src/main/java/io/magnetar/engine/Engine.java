@@ -612,10 +612,11 @@ public final class Engine implements CommandHandler, Snapshottable
                 "nackDelayMs: " + nack + " is outside 0.." + config.maxTimeoutMs);
             return null;
         }
-        if (maxDel < 0)
+        if (maxDel < 0 || maxDel > Delivery.MAX_DELIVERY_COUNT)
         {
+            // a delivery counts up to MAX_DELIVERY_COUNT (Delivery): a larger limit could never be reached
             error(sessionId, correlationId, templateId, ErrorCode.INVALID_ARGUMENT,
-                "maxDeliveries: " + maxDel + " must be 0 (unlimited) or more");
+                "maxDeliveries: " + maxDel + " is outside 0 (unlimited).." + Delivery.MAX_DELIVERY_COUNT);
             return null;
         }
         if (maxKey < 0)

@@ -13,6 +13,8 @@ public final class EngineConfig
     int maxKeyBytes = 256;
     /** the largest maxAttributes allowed: see {@link #conclude()}. */
     public static final int MAX_ATTRIBUTES = 65_000;
+    /** dead-letter hops a message can make at most, each adding one attribute (see {@link #conclude}). */
+    static final int MAX_DEAD_LETTER_HOPS = 21;
 
     int maxAttributes = 32;
     int maxAttributeNameBytes = 64;
@@ -36,8 +38,9 @@ public final class EngineConfig
         require(maxPartitions >= 1 && maxPartitions <= 4096, "maxPartitions must be 1..4096");
         require(maxKeyBytes >= 1 && maxKeyBytes <= 65535, "maxKeyBytes must be 1..65535");
         // The attribute count goes out as a u16 group count, which SBE's encoder caps at 65534, and a message's record
-        // in the DataSlab keeps it in a u16 whose 65535 marks a free slot. Every dead-letter hop adds one attribute (the original id), and hops are bounded by the topic name
-        // limit: "<topic>.<sub>.dlq" grows the name by at least 6 bytes, so at most 128 / 6 = 21 hops. 65000 leaves room.
+        // in the DataSlab keeps it in a u16 whose 65535 marks a free slot. Every dead-letter hop adds one attribute (the
+        // original id), and hops are bounded by the topic name limit: "<topic>.<sub>.dlq" grows the name by at least 6
+        // bytes, so at most 128 / 6 = 21 hops (MAX_DEAD_LETTER_HOPS). 65000 leaves room.
         require(maxAttributes >= 0 && maxAttributes <= MAX_ATTRIBUTES, "maxAttributes must be 0.." + MAX_ATTRIBUTES);
         require(maxAttributeNameBytes >= 1 && maxAttributeValueBytes >= 0, "attribute limits must be positive");
         require(maxPublishBatch >= 1 && maxPublishBatch <= 65535, "maxPublishBatch must be 1..65535");

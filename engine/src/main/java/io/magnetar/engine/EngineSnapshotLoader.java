@@ -308,6 +308,11 @@ final class EngineSnapshotLoader implements SnapshotSink
         {
             throw new SnapshotLoadException("subscription '" + name + "' of topic '" + topic.name + "' appears twice");
         }
+        if (maxDeliveries < 0 || maxDeliveries > Delivery.MAX_DELIVERY_COUNT)
+        {
+            throw new SnapshotLoadException("subscription '" + name + "' of topic '" + topic.name + "' has maxDeliveries " +
+                maxDeliveries);
+        }
         final Subscription s = new Subscription(topic, name, type, ackTimeoutMs, nackDelayMs, maxDeliveries, maxInFlightPerKey);
         s.roundRobin = roundRobin;
         s.redeliveries = redeliveries;
@@ -359,7 +364,10 @@ final class EngineSnapshotLoader implements SnapshotSink
         final int keyLength = d.keyLength();
         final int attributeCount = d.attributeCount();
         final int payloadBytes = d.payloadBytes();
-        if (keyLength < 1 || keyLength > 0xFFFF || attributeCount < 0 || attributeCount > DataSlab.MAX_ATTRIBUTE_COUNT)
+        // a message has at most maxAttributes of its own plus one per dead-letter hop: more, and dead-lettering it could
+        // overflow the record's attribute count in the middle of a command
+        if (keyLength < 1 || keyLength > 0xFFFF || attributeCount < 0 ||
+            attributeCount > config.maxAttributes + EngineConfig.MAX_DEAD_LETTER_HOPS)
         {
             throw new SnapshotLoadException("message " + id(m) + ": a key of " + keyLength + " bytes, " + attributeCount +
                 " attributes");
@@ -388,6 +396,16 @@ final class EngineSnapshotLoader implements SnapshotSink
             if (state != Delivery.PENDING && state != Delivery.DELAYED && state != Delivery.OUTSTANDING)
             {
                 throw new SnapshotLoadException("message " + id(m) + " has a delivery in state " + state);
+            }
+            if (timesSent < 0 || timesSent > Delivery.MAX_DELIVERY_COUNT)
+            {
+                throw new SnapshotLoadException("message " + id(m) + " has a delivery sent " + timesSent + " times");
+            }
+            if (state == Delivery.DELAYED && consumerId == 0 && subscription.type == SubscriptionType.MULTICAST)
+            {
+                // a nacked multicast copy stays bound to its consumer: unbound, it would be fanned out again
+                throw new SnapshotLoadException("message " + id(m) + " has a delayed copy of multicast '" +
+                    subscription.name + "' bound to no consumer");
             }
             Consumer consumer = null;
             if (consumerId != 0)

@@ -10,7 +10,7 @@ package io.magnetar.engine;
  * It also holds the high half of its messages' publish times: a message keeps the low 32 bits
  * ({@link Message#publishTimeLow}), and its ledger object covers one era of 2^32 ms (~49.7 days) aligned to
  * multiples of 2^32. A partition's current ledger is replaced by one of the same id for the next era when the clock
- * crosses into it (an object every 49.7 days); the loader rebuilds the same objects from the publish times. Four
+ * crosses into it (an object every 49.7 days); the snapshot loader builds equivalent ones from the publish times. Four
  * bytes fewer in each live message, which took a {@code Message} from 80 to 72 bytes with its other fields (JOL).
  */
 final class Ledger

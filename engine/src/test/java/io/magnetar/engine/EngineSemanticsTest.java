@@ -663,6 +663,21 @@ class EngineSemanticsTest
             assertEquals(0, engine.liveMessages() - 0 - 0, "no subscription on the dlq: nothing stays");
         }
 
+        /**
+         * A delivery count stops at {@link io.magnetar.engine.Delivery#MAX_DELIVERY_COUNT} (it shares an int with the state): a larger
+         * limit could never be reached, so it is refused, naming the field and the bound.
+         */
+        @Test
+        void maxDeliveriesIsBoundedByWhatADeliveryCounts()
+        {
+            admin.newTopic("t", 1);
+            assertRejectedWithoutEffect(() -> admin.createSubscription("t", "s", SHARED,
+                opts().maxDeliveries(io.magnetar.engine.Delivery.MAX_DELIVERY_COUNT + 1)), ErrorCode.INVALID_ARGUMENT, "maxDeliveries",
+                String.valueOf(io.magnetar.engine.Delivery.MAX_DELIVERY_COUNT));
+            assertEquals(AdminOutcome.CREATED, admin.newSubscription("t", "s", SHARED,
+                opts().maxDeliveries(io.magnetar.engine.Delivery.MAX_DELIVERY_COUNT)));
+        }
+
         @Test
         void deadLetterTopicNameMustFit()
         {

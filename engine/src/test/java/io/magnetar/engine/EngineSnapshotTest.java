@@ -145,6 +145,43 @@ class EngineSnapshotTest
         throw new AssertionError("no message record");
     }
 
+    /**
+     * A delivery's count is packed with its state into an int and counts up to {@link Delivery#MAX_DELIVERY_COUNT}: a
+     * snapshot's count outside 0..that is refused, not wrapped or cut (a negative count would have dead-lettered the
+     * message at its next redelivery).
+     */
+    @Test
+    void aDeliveryCountOutsideWhatADeliveryHoldsIsRefused()
+    {
+        busy();
+        final List<byte[]> records = snapshot(engine[0]);
+        final int at = firstMessageRecord(records);
+        for (final int count : new int[]{-1, Delivery.MAX_DELIVERY_COUNT + 1})
+        {
+            final List<byte[]> tampered = new ArrayList<>(records);
+            tampered.set(at, withFirstDeliveryCount(records.get(at), count));
+            assertRefused(tampered, "sent " + count + " times");
+        }
+    }
+
+    /** A copy of the message record whose first delivery has the given count. */
+    private static byte[] withFirstDeliveryCount(final byte[] record, final int count)
+    {
+        final byte[] copy = record.clone();
+        final UnsafeBuffer buffer = new UnsafeBuffer(copy);
+        final MessageRecordDecoder decoder = new MessageRecordDecoder()
+            .wrapAndApplyHeader(buffer, 0, new io.magnetar.codecs.snapshot.MessageHeaderDecoder());
+        final int at = io.magnetar.codecs.snapshot.MessageHeaderDecoder.ENCODED_LENGTH + decoder.sbeBlockLength() +
+            MessageRecordDecoder.DeliveriesDecoder.sbeHeaderSize() +
+            MessageRecordDecoder.DeliveriesDecoder.deliveryCountEncodingOffset();
+        assertTrue(decoder.deliveries().count() >= 1);
+        buffer.putInt(at, count, java.nio.ByteOrder.LITTLE_ENDIAN);
+        assertEquals(count, new MessageRecordDecoder()
+            .wrapAndApplyHeader(buffer, 0, new io.magnetar.codecs.snapshot.MessageHeaderDecoder())
+            .deliveries().next().deliveryCount(), "the count the loader reads");
+        return copy;
+    }
+
     /** A copy of the record with its key offset (or its payload bytes) one less. */
     private static byte[] tamperMessage(final byte[] record, final boolean keyOffset)
     {
