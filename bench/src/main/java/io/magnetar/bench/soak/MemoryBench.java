@@ -13,7 +13,8 @@ import org.openjdk.jol.info.GraphLayout;
 /**
  * Heap per live message in the engine (issue 5: at most 100 bytes beyond the message's key and attribute bytes).
  * A fresh {@link Engine} (no pipeline, no journal: the journal is on disk and in the page cache, not on the heap) gets a
- * topic of 8 partitions, one shared subscription and one consumer, then N messages of the benchmarks' shape (17-byte
+ * topic of 8 partitions, one shared subscription and one consumer ({@code --subscriptions S}: S shared subscriptions
+ * with a consumer each, so each message has S deliveries), then N messages of the benchmarks' shape (17-byte
  * key, one attribute {@code body} with a 62-byte value, {@link SoakMessages}: 83 key and attribute bytes) in publish
  * batches of 1,000. Heap used is taken after several full GCs ({@code System.gc()}, G1's full collection; the figure
  * is the minimum of 5 GCs) before and after the fill; the difference over N is the cost per message. Two states: {@code pending} (the consumer has 1
@@ -24,7 +25,7 @@ import org.openjdk.jol.info.GraphLayout;
  * takes per message, i.e. where the bytes go.
  * <p>
  * Usage: {@code java <jvm flags> -Xmx4g -cp bench/target/magnetar-bench.jar io.magnetar.bench.soak.MemoryBench
- * [--messages 1000000] [--state pending|in-flight|both] [--runs 3] [--footprint]} (with {@code --footprint}, add
+ * [--messages 1000000] [--state pending|in-flight|both] [--runs 3] [--footprint] [--subscriptions 1]} (with {@code --footprint}, add
  * {@code -Djdk.attach.allowAttachSelf=true} to spare JOL a warning; its sizes are the same without).
  */
 public final class MemoryBench
@@ -42,6 +43,7 @@ public final class MemoryBench
         String state = "both";
         int runs = 3;
         boolean footprint = false;
+        int subscriptions = 1;
         for (int i = 0; i < args.length; i++)
         {
             switch (args[i])
@@ -50,16 +52,22 @@ public final class MemoryBench
                 case "--state" -> state = args[++i];
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--footprint" -> footprint = true;
+                case "--subscriptions" -> subscriptions = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] +
-                    "; usage: [--messages N] [--state pending|in-flight|both] [--runs R] [--footprint]");
+                    "; usage: [--messages N] [--state pending|in-flight|both] [--runs R] [--footprint] [--subscriptions S]");
             }
         }
         if (!state.equals("pending") && !state.equals("in-flight") && !state.equals("both"))
         {
             throw new IllegalArgumentException("--state must be pending, in-flight or both, not " + state);
         }
-        System.out.printf(Locale.ROOT, "%,d messages (17-byte key, one attribute 'body' of 62 bytes), %d runs, max heap %,d MB, %s%n",
-            messages, runs, Runtime.getRuntime().maxMemory() >> 20, System.getProperty("java.vm.name") + " " +
+        if (subscriptions < 1)
+        {
+            throw new IllegalArgumentException("--subscriptions must be at least 1, not " + subscriptions);
+        }
+        System.out.printf(Locale.ROOT, "%,d messages (17-byte key, one attribute 'body' of 62 bytes), %d shared " +
+            "subscription(s) with a consumer each, %d runs, max heap %,d MB, %s%n",
+            messages, subscriptions, runs, Runtime.getRuntime().maxMemory() >> 20, System.getProperty("java.vm.name") + " " +
             System.getProperty("java.version"));
         for (final String s : state.equals("both") ? new String[]{"pending", "in-flight"} : new String[]{state})
         {
@@ -67,7 +75,7 @@ public final class MemoryBench
             long payload = 0;
             for (int run = 0; run < runs; run++)
             {
-                final long[] result = measure(messages, s.equals("in-flight"), footprint && run == 0);
+                final long[] result = measure(messages, subscriptions, s.equals("in-flight"), footprint && run == 0);
                 perMessage[run] = (double)result[0] / messages;
                 payload = result[1];
                 System.out.printf(Locale.ROOT, "  %s run %d: %,d bytes of heap for %,d messages = %.1f bytes per message%n",
@@ -84,7 +92,7 @@ public final class MemoryBench
     /**
      * @return heap bytes the messages took, and the engine's live (key + attribute) bytes.
      */
-    private static long[] measure(final int count, final boolean inFlight, final boolean footprint)
+    private static long[] measure(final int count, final int subscriptions, final boolean inFlight, final boolean footprint)
     {
         final SoakMessages messages = new SoakMessages(KEYS);
         final Engine engine = new Engine(new EngineConfig()
@@ -93,8 +101,11 @@ public final class MemoryBench
             .conclude(), EventListener.MUTED);
         long time = 1_000_000;
         engine.onCommand(1, time, messages.buffer(), 0, messages.createTopic(1, "bench", 8));
-        engine.onCommand(2, time, messages.buffer(), 0,
-            messages.subscribe(2, "bench", "workers", inFlight ? count : 1));
+        for (int s = 0; s < subscriptions; s++)
+        {
+            engine.onCommand(2 + s, time, messages.buffer(), 0,
+                messages.subscribe(2, "bench", s == 0 ? "workers" : "workers-" + (s + 1), inFlight ? count : 1));
+        }
         final long before = usedAfterGc();
         final GraphLayout emptyLayout = footprint ? GraphLayout.parseInstance(engine) : null;
         long published = 0;
