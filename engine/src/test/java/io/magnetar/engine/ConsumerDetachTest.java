@@ -226,7 +226,7 @@ class ConsumerDetachTest
     void ownedListsThatRepeatOrMissADeliveryAreRefused()
     {
         final Scenario s = prepare();
-        final List<byte[]> records = snapshot(s.engine);
+        final List<byte[]> records = SnapshotRecords.take(s.engine);
         assertTrue(ownedLists(records).stream().anyMatch((l) -> l.size() >= 2));
 
         final List<byte[]> repeated = rewriteOwned(records, (ordinals) ->
@@ -237,16 +237,16 @@ class ConsumerDetachTest
         });
         final Engine fresh = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
         final long freshHash = fresh.stateHash();
-        SnapshotLoadException ex = assertThrows(SnapshotLoadException.class, () -> fresh.loadSnapshot((sink) -> replay(repeated, sink)));
+        SnapshotLoadException ex = assertThrows(SnapshotLoadException.class, () -> fresh.loadSnapshot((sink) -> SnapshotRecords.replay(repeated, sink)));
         assertTrue(ex.getMessage().contains("owns a delivery twice"), ex.getMessage());
         assertEquals(freshHash, fresh.stateHash());
 
         final List<byte[]> missing = rewriteOwned(records, (ordinals) -> ordinals.subList(1, ordinals.size()));
-        ex = assertThrows(SnapshotLoadException.class, () -> fresh.loadSnapshot((sink) -> replay(missing, sink)));
+        ex = assertThrows(SnapshotLoadException.class, () -> fresh.loadSnapshot((sink) -> SnapshotRecords.replay(missing, sink)));
         assertTrue(ex.getMessage().contains("bound to consumers"), ex.getMessage());
         assertEquals(freshHash, fresh.stateHash());
 
-        fresh.loadSnapshot((sink) -> replay(records, sink));
+        fresh.loadSnapshot((sink) -> SnapshotRecords.replay(records, sink));
         assertEquals(s.engine.stateHash(), fresh.stateHash());
     }
 
@@ -258,7 +258,7 @@ class ConsumerDetachTest
     void theOwnedListsAreDerivedFromTheStateLists()
     {
         final Scenario s = prepare();
-        final List<List<Integer>> owned = ownedLists(snapshot(s.engine));
+        final List<List<Integer>> owned = ownedLists(SnapshotRecords.take(s.engine));
         final List<Integer> sizes = owned.stream().map(List::size).sorted().toList();
         final List<Integer> expected = new ArrayList<>(List.of(s.onA.size(), 3, s.onKa.size(), 6 - s.onKa.size(),
             1 + 2 + 3, 6, 3));   // a, b, ka, kb, ma, mb, da
@@ -283,12 +283,12 @@ class ConsumerDetachTest
         {
             return detachAndDrain(s, s.driver, s.engine);
         }
-        final List<byte[]> records = transform.apply(snapshot(s.engine));
+        final List<byte[]> records = transform.apply(SnapshotRecords.take(s.engine));
         final Engine[] restored = new Engine[1];
         final EngineDriver driver = EngineDriver.create((listener) ->
         {
             restored[0] = new Engine(new EngineConfig().conclude(), listener);
-            restored[0].loadSnapshot((sink) -> replay(records, sink));
+            restored[0].loadSnapshot((sink) -> SnapshotRecords.replay(records, sink));
             return restored[0];
         });
         assertEquals(s.engine.stateHash(), restored[0].stateHash());
@@ -306,28 +306,6 @@ class ConsumerDetachTest
     private static List<MessageId> ids(final List<Event.Delivery> deliveries)
     {
         return deliveries.stream().map(Event.Delivery::id).toList();
-    }
-
-    private static List<byte[]> snapshot(final Engine engine)
-    {
-        final List<byte[]> records = new ArrayList<>();
-        engine.takeSnapshot(42, 7, (buffer, offset, length) ->
-        {
-            final byte[] copy = new byte[length];
-            buffer.getBytes(offset, copy);
-            records.add(copy);
-        });
-        return records;
-    }
-
-    private static void replay(final List<byte[]> records, final SnapshotSink sink)
-    {
-        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[0]);
-        for (final byte[] record : records)
-        {
-            buffer.wrap(record);
-            sink.onRecord(buffer, 0, record.length);
-        }
     }
 
     private static DeliveryListRecordDecoder ownedList(final byte[] record)

@@ -68,17 +68,17 @@ class EngineSnapshotTest
     void aSnapshotLoadsOnlyIntoAFreshEngine()
     {
         busy();
-        final List<byte[]> records = snapshot(engine[0]);
+        final List<byte[]> records = SnapshotRecords.take(engine[0]);
         final Engine used = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
-        used.loadSnapshot((sink) -> replay(records, sink));
-        assertThrows(IllegalStateException.class, () -> used.loadSnapshot((sink) -> replay(records, sink)));
+        used.loadSnapshot((sink) -> SnapshotRecords.replay(records, sink));
+        assertThrows(IllegalStateException.class, () -> used.loadSnapshot((sink) -> SnapshotRecords.replay(records, sink)));
     }
 
     @Test
     void incompleteOrDisorderedSnapshotsAreRefusedAndLeaveTheEngineFresh()
     {
         busy();
-        final List<byte[]> records = snapshot(engine[0]);
+        final List<byte[]> records = SnapshotRecords.take(engine[0]);
         assertTrue(records.size() > 10);
 
         final List<byte[]> noEnd = new ArrayList<>(records.subList(0, records.size() - 1));
@@ -112,7 +112,7 @@ class EngineSnapshotTest
     void aMessageRecordWhoseKeyOffsetOrPayloadBytesDisagreeWithItsDataIsRefused()
     {
         busy();
-        final List<byte[]> records = snapshot(engine[0]);
+        final List<byte[]> records = SnapshotRecords.take(engine[0]);
         final int at = firstMessageRecord(records);
 
         final List<byte[]> payload = new ArrayList<>(records);
@@ -154,7 +154,7 @@ class EngineSnapshotTest
     void aDeliveryCountOutsideWhatADeliveryHoldsIsRefused()
     {
         busy();
-        final List<byte[]> records = snapshot(engine[0]);
+        final List<byte[]> records = SnapshotRecords.take(engine[0]);
         final int at = firstMessageRecord(records);
         for (final int count : new int[]{-1, Delivery.MAX_DELIVERY_COUNT + 1})
         {
@@ -207,12 +207,12 @@ class EngineSnapshotTest
         final Engine fresh = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
         final long freshHash = fresh.stateHash();
         final SnapshotLoadException ex = assertThrows(SnapshotLoadException.class,
-            () -> fresh.loadSnapshot((sink) -> replay(records, sink)));
+            () -> fresh.loadSnapshot((sink) -> SnapshotRecords.replay(records, sink)));
         assertTrue(ex.getMessage().contains(messagePart), ex.getMessage());
         assertEquals(freshHash, fresh.stateHash());
 
         // and it is still fresh enough to take the real one
-        fresh.loadSnapshot((sink) -> replay(snapshot(engine[0]), sink));
+        fresh.loadSnapshot((sink) -> SnapshotRecords.replay(SnapshotRecords.take(engine[0]), sink));
         assertEquals(engine[0].stateHash(), fresh.stateHash());
     }
 
@@ -241,8 +241,8 @@ class EngineSnapshotTest
         }
 
         final Engine restored = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
-        final List<byte[]> records = snapshot(engine[0]);
-        restored.loadSnapshot((sink) -> replay(records, sink));
+        final List<byte[]> records = SnapshotRecords.take(engine[0]);
+        restored.loadSnapshot((sink) -> SnapshotRecords.replay(records, sink));
         assertEquals(engine[0].stateHash(), restored.stateHash());
         assertEquals(3_000, restored.liveMessages());
         int inPages = 0;
@@ -278,10 +278,10 @@ class EngineSnapshotTest
         admin.publishIds(topic, Msg.of("c"));
 
         final Engine restored = new Engine(new EngineConfig().conclude(), EventListener.MUTED);
-        final List<byte[]> records = snapshot(engine[0]);
-        restored.loadSnapshot((sink) -> replay(records, sink));
+        final List<byte[]> records = SnapshotRecords.take(engine[0]);
+        restored.loadSnapshot((sink) -> SnapshotRecords.replay(records, sink));
         assertEquals(engine[0].stateHash(), restored.stateHash(), "the state hash covers publish times");
-        assertEquals(List.of(boundary - 5, boundary + 7, 3 * boundary + 11), publishTimes(snapshot(restored)));
+        assertEquals(List.of(boundary - 5, boundary + 7, 3 * boundary + 11), publishTimes(SnapshotRecords.take(restored)));
 
         final Events attached = driver.session(2).subscribe("t", "s", SubscriptionType.SHARED, 10, "c");
         final List<Long> delivered = new ArrayList<>();
@@ -330,27 +330,5 @@ class EngineSnapshotTest
         final byte[] frame = new byte[MessageHeaderEncoder.ENCODED_LENGTH + TakeSnapshotEncoder.BLOCK_LENGTH];
         buffer.getBytes(0, frame);
         return frame;
-    }
-
-    private static List<byte[]> snapshot(final Engine engine)
-    {
-        final List<byte[]> records = new ArrayList<>();
-        engine.takeSnapshot(42, 7, (buffer, offset, length) ->
-        {
-            final byte[] copy = new byte[length];
-            buffer.getBytes(offset, copy);
-            records.add(copy);
-        });
-        return records;
-    }
-
-    private static void replay(final List<byte[]> records, final SnapshotSink sink)
-    {
-        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[0]);
-        for (final byte[] record : records)
-        {
-            buffer.wrap(record);
-            sink.onRecord(buffer, 0, record.length);
-        }
     }
 }
