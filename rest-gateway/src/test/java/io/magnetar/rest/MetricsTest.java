@@ -209,7 +209,9 @@ class MetricsTest
     @Test
     void brokerStatsAreCachedForMetricsCacheMs()
     {
-        fx = new GatewayFixture(new EngineConfig(), new RestConfig().metricsCacheMs(3_600_000));
+        // a generous metricsTimeoutMs: the first scrape must fetch the broker's stats in time on a loaded machine, or
+        // there would be no cached answer to observe
+        fx = new GatewayFixture(new EngineConfig(), new RestConfig().metricsCacheMs(3_600_000).metricsTimeoutMs(10_000));
         final String topic = unique("cached");
         fx.createTopic(topic, 1);
         fx.publish(topic, List.of("a"));

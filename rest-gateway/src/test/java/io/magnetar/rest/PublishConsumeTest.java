@@ -296,7 +296,9 @@ class PublishConsumeTest
     @Test
     void ackTimeoutRedeliversWithDeliveryCount()
     {
-        final String topic = topicWithSubscription("{\"type\": \"shared\", \"ackTimeoutMs\": 300}");
+        // 2 s: long enough that collecting the first copies and acking the redelivered ones cannot straddle another
+        // ack timeout on a loaded machine (which would add copies or bump deliveryCount past 2)
+        final String topic = topicWithSubscription("{\"type\": \"shared\", \"ackTimeoutMs\": 2000}");
         final String consumer = fx.createConsumer(topic, "s", "{}");
         final List<String> ids = fx.publish(topic, List.of("t1", "t2"));
         final List<JsonNode> first = new ArrayList<>();
@@ -306,7 +308,7 @@ class PublishConsumeTest
             return first.size() >= 2;
         });
         assertEquals(2, first.size());
-        // not acked: the broker redelivers both after 300 ms
+        // not acked: the broker redelivers both after 2 s
         final List<JsonNode> again = new ArrayList<>();
         await("redelivery after the ack timeout", 10_000, () ->
         {
@@ -357,8 +359,10 @@ class PublishConsumeTest
     void lapsedLeaseDetachesAndRedeliversToAnotherConsumer()
     {
         final String topic = topicWithSubscription("{\"type\": \"shared\"}");
-        final String lazy = fx.createConsumer(topic, "s", "{\"name\": \"lazy\", \"leaseMs\": 400}");
+        // publish first (the subscription retains the messages), so nothing stands between the lazy consumer's
+        // creation and its first fetch; the lease is still short enough for the test to see it lapse
         final List<String> ids = fx.publish(topic, List.of("l1", "l2"));
+        final String lazy = fx.createConsumer(topic, "s", "{\"name\": \"lazy\", \"leaseMs\": 1000}");
         final List<JsonNode> taken = new ArrayList<>();
         await("lazy holds both", 5000, () ->
         {
@@ -368,7 +372,7 @@ class PublishConsumeTest
         final String diligent = fx.createConsumer(topic, "s", "{\"name\": \"diligent\", \"leaseMs\": 60000}");
         // lazy stops calling; its lease lapses and the broker hands its messages to diligent
         final List<JsonNode> redelivered = new ArrayList<>();
-        await("diligent gets lazy's messages", 10_000, () ->
+        await("diligent gets lazy's messages", 15_000, () ->
         {
             redelivered.addAll(fx.fetch(diligent, 10, 500));
             return redelivered.size() >= 2;
@@ -389,10 +393,11 @@ class PublishConsumeTest
     void aWaitingPollHoldsTheLease()
     {
         final String topic = topicWithSubscription("{\"type\": \"shared\"}");
-        final String consumer = fx.createConsumer(topic, "s", "{\"leaseMs\": 200}");
+        final String consumer = fx.createConsumer(topic, "s", "{\"leaseMs\": 1000}");
         for (int i = 0; i < 3; i++)
         {
-            assertEquals(0, fx.fetch(consumer, 1, 500).size()); // each wait is longer than the lease
+            // each wait is longer than the lease; the lease only has to survive the gap between two polls
+            assertEquals(0, fx.fetch(consumer, 1, 2000).size());
         }
         assertEquals(204, fx.delete("/v1/consumers/" + consumer).status());
     }

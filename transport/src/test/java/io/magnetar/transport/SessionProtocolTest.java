@@ -221,6 +221,10 @@ class SessionProtocolTest
         other.connect(T);
 
         final int topicId = other.createTopic("jobs", 1, T);
+        // The subscribe is the silent session's last frame and IngressAgent measures the timeout from the last
+        // received frame, so taking the timestamp just before sending it makes "ended no earlier than ~the timeout"
+        // hold by construction, whatever the scheduling of the round trips that follow.
+        final long start = System.currentTimeMillis();
         silent.subscribe("jobs", "work", SubscriptionType.SHARED, 10, T);
         final long correlationId = other.publishAsync(topicId, List.of(Msg.of("a"), Msg.of("b"), Msg.of("c")), T);
         other.awaitAnswer(correlationId, Event.PublishReceipt.class, T);
@@ -228,7 +232,6 @@ class SessionProtocolTest
         final Event.ConsumerAttached second = other.subscribe("jobs", "work", SubscriptionType.SHARED, 10, T);
 
         // the other session heartbeats, the silent one stops sending anything
-        final long start = System.currentTimeMillis();
         while (silent.sessionEvents(RawSession.SessionEnded.class).isEmpty())
         {
             silent.poll();
@@ -238,6 +241,7 @@ class SessionProtocolTest
             assertTrue(System.currentTimeMillis() - start < T, "silent session never ended");
         }
         final long endedAfter = System.currentTimeMillis() - start;
+        // 800 rather than 1000: the agent stamps lastReceivedMs with the clock read at the start of its duty cycle
         assertTrue(endedAfter >= 800, "ended too early: " + endedAfter);
         assertTrue(silent.sessionEvents(RawSession.BrokerHeartbeat.class).size() >= 3, "heartbeats while idle");
         final RawSession.SessionEnded ended = silent.sessionEvents(RawSession.SessionEnded.class).get(0);
