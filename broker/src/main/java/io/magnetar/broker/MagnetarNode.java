@@ -45,7 +45,8 @@ import java.util.concurrent.locks.LockSupport;
  * }
  * }</pre>
  * <b>Start:</b> lock the data directory, launch the driver, connect Aeron, replay the journal into the engine (muted),
- * journal {@code NodeStarted}, then open the ingress channels: clients can connect only once the node is ready. Then
+ * put {@code NodeStarted} first in the ring (journaled and applied asynchronously, but before any client command, which
+ * can only come after it), then open the ingress channels: clients can connect only once the node is ready. Then
  * the REST gateway: a {@link MagnetarClient} connects over IPC on the node's own Aeron directory (over the node's UDP
  * channel when IPC is disabled; the gateway is one more native client, see {@code rest-gateway/README.md}) and
  * {@link RestGateway} listens on {@code http-host:http-port} with the node's engine limits, so that a REST publish is
